@@ -1,0 +1,56 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+
+.PHONY: run dev test lint audit drift hooks fmt migrate seed openapi bench clean
+
+run: $(VENV)/.synced migrate ## install, migrate, start the production server on :8080
+	$(BIN)/shelf serve
+
+dev: $(VENV)/.synced migrate ## start the reloading development server
+	$(BIN)/shelf serve --dev
+
+test: $(VENV)/.synced ## run the test suite; fails below the coverage floor (fail_under, pyproject.toml)
+	$(BIN)/pytest --cov
+
+lint: $(VENV)/.synced ## lint, format check, type check, security scan, Dockerfile lint, audit, drift
+	$(BIN)/ruff check src tests bench && $(BIN)/ruff format --check src tests bench && $(BIN)/mypy
+	$(BIN)/bandit -q -c pyproject.toml --severity-level medium -r src && $(BIN)/hadolint Dockerfile
+	@$(MAKE) --no-print-directory audit drift
+
+# pip-audit asks PyPI's JSON API for advisories; where only a mirror is reachable it cannot.
+AUDIT_PROBE := https://pypi.org/pypi/pip-audit/2.10.1/json
+audit: $(VENV)/.synced ## known vulnerabilities in the locked dependencies
+	@if $(BIN)/python -c "import urllib.request as u; u.urlopen('$(AUDIT_PROBE)', timeout=5)" 2>/dev/null; then $(BIN)/pip-audit --strict --skip-editable --progress-spinner off; else echo "audit: skipped: the advisory source ($(AUDIT_PROBE)) cannot be reached"; fi
+
+drift: $(VENV)/.synced ## fail when the models and the migrations differ
+	@db=$$(mktemp -d) && export APP_ENV=test DATABASE_URL=sqlite:///$$db/drift.db && $(BIN)/shelf db upgrade && $(BIN)/shelf db check; rc=$$?; rm -rf $$db; exit $$rc
+
+hooks: $(VENV)/.synced ## run every pre-commit hook on the whole tree
+	$(BIN)/pre-commit run --all-files --show-diff-on-failure
+
+fmt: $(VENV)/.synced ## format the code and fix what ruff can
+	$(BIN)/ruff check --fix src tests bench && $(BIN)/ruff format src tests bench
+
+migrate: $(VENV)/.synced ## apply database migrations
+	$(BIN)/shelf db upgrade
+
+seed: $(VENV)/.synced ## load the demo data
+	$(BIN)/shelf seed
+
+openapi: $(VENV)/.synced ## print the OpenAPI document
+	$(BIN)/shelf openapi
+
+bench: $(VENV)/.synced ## load-test the production server; results in bench/results/
+	$(BIN)/python bench/run.py
+
+clean: ## remove the virtualenv and local data
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*
+
+# The virtualenv, with uv inside it, synced to uv.lock whenever the lock changes.
+$(VENV)/.synced: pyproject.toml uv.lock
+	test -x $(BIN)/uv || ($(PYTHON) -m venv $(VENV) && $(BIN)/pip install -q uv==$(UV_VERSION))
+	$(BIN)/uv sync --frozen --python $(BIN)/python
+	touch $@

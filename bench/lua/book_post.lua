@@ -1,0 +1,3 @@
+-- POST /api/v1/books, a new book each time.
+dofile("common.lua")
+request = book_post

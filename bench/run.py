@@ -1,0 +1,278 @@
+"""`make bench`: load-test the production server scenario by scenario, against a floor.
+
+Starts the deployed server (`shelf serve`, production settings, PostgreSQL and Redis) with 10,000
+seeded books, a bare Flask app under granian as the floor, and drives each scenario with wrk from
+this separate process. Every scenario runs BENCH_RUNS times, rounds alternating between scenarios,
+and medians are reported with their share of the floor measured in the same run.
+
+Environment (defaults in brackets): BENCH_DURATION seconds per measurement [10], BENCH_RUNS [2],
+BENCH_WARMUP seconds before each measurement [4], BENCH_CACHE_WARMUP the same for cache-hit
+scenarios, which visit every id [10], BENCH_CONNECTIONS [32], BENCH_WRK_THREADS [2],
+BENCH_BOOKS [10000], BENCH_TEMPLATES [10000], BENCH_ONLY comma-separated scenario ids [all],
+BENCH_OUTPUT folder [bench/results], BENCH_SERVER_LOG file for the servers' output [discarded],
+BENCH_DATABASE_URL [postgresql+psycopg://postgres@127.0.0.1:5432/shelf_bench] (dropped and
+recreated), BENCH_REDIS_URL [redis://127.0.0.1:6379/15] (flushed), BENCH_BEARER_TOKEN [none].
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import redis
+from sqlalchemy.engine import make_url
+
+import report
+import servers
+
+LUA = Path(__file__).parent / "lua"
+
+
+def setting(name: str, default: str) -> str:
+    return os.environ.get(f"BENCH_{name}", default)
+
+
+DURATION = int(setting("DURATION", "10"))
+RUNS = int(setting("RUNS", "2"))
+WARMUP = int(setting("WARMUP", "4"))
+# Long enough to visit every id once even at a few thousand requests/s of cache misses.
+CACHE_WARMUP = int(setting("CACHE_WARMUP", "10"))
+CONNECTIONS = int(setting("CONNECTIONS", "32"))
+WRK_THREADS = int(setting("WRK_THREADS", "2"))
+BOOKS = int(setting("BOOKS", "10000"))
+TEMPLATES = int(setting("TEMPLATES", "10000"))
+DATABASE_URL = setting("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/shelf_bench")
+REDIS_URL = setting("REDIS_URL", "redis://127.0.0.1:6379/15")
+OUTPUT = Path(setting("OUTPUT", str(Path(__file__).parent / "results")))
+
+
+@dataclass
+class Scenario:
+    """One load pattern: the server it runs on, the features it needs, and its targets."""
+
+    id: str
+    title: str
+    script: str
+    server: str  # "cached", "uncached" or "floor"
+    needs: tuple[str, ...] = ()
+    target_share: float | None = None  # of the floor's requests/s
+    read: bool = False  # reads must keep p99 under the latency target
+    warm_walk: bool = False  # warm up by visiting every id, so measured reads hit the cache
+    runs: list[dict[str, float]] = field(default_factory=list)
+
+
+SCENARIOS = [
+    Scenario("S", "GET /health: every hook, log line and metric, no handler work", "health.lua",
+             "cached"),
+    Scenario("1", "GET /books/{id}, cache hit", "book_get.lua", "cached", ("cache",), 0.40,
+             read=True, warm_walk=True),
+    Scenario("2", "GET /books/{id}, cache off (database)", "book_get.lua", "uncached", (), 0.15,
+             read=True),
+    Scenario("3", "GET /books?page=N&per_page=20&sort=title", "book_list.lua", "cached",
+             read=True),
+    Scenario("4", "GET /templates/{id}, API key", "template_get.lua", "cached",
+             ("apikeys", "templates", "cache"), 0.30, read=True, warm_walk=True),
+    Scenario("5", "POST /books, API key", "book_post.lua", "cached", ("apikeys",)),
+    Scenario("5b", "POST /books, bearer token", "book_post.lua", "cached", ("tokens",)),
+    Scenario("6", "mix: 90% reads of 1, 3, 4; 10% POST", "mix.lua", "cached",
+             ("apikeys", "templates", "cache")),
+    Scenario("7", "floor: bare Flask, constant JSON, granian", "floor.lua", "floor"),
+]  # fmt: skip
+P99_TARGET_MS = 25.0
+
+
+def wrk(server: servers.Server, script: str, seconds: int, args: list[str]) -> dict[str, float]:
+    """Run wrk once; requests/s, p50 and p99 in ms, errors, and the server's CPU per request."""
+    port = server.port
+    cpu_before, load_before = server.cpu_seconds(), os.getloadavg()[0]
+    command = [
+        "wrk", f"-t{WRK_THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "2s",
+        "-s", script, f"http://127.0.0.1:{port}", "--", *args,
+    ]  # fmt: skip
+    done = subprocess.run(command, cwd=LUA, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed: {done.stderr.strip() or done.stdout.strip()}")
+    out = done.stdout
+    line = next(x for x in out.splitlines() if x.startswith("BENCH_JSON "))
+    raw = json.loads(line.removeprefix("BENCH_JSON "))
+    errors = sum(raw[k] for k in ("connect", "read", "write", "status", "timeout"))
+    cpu = server.cpu_seconds() - cpu_before
+    return {
+        "rps": raw["requests"] / (raw["duration_us"] / 1e6),
+        "p50_ms": raw["p50_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "errors": errors,
+        "requests": raw["requests"],
+        # Less noisy than requests/s on a shared machine: what the server spent on each request.
+        "server_cpu_us": round(cpu / max(raw["requests"], 1) * 1e6, 1),
+        # Other load on the machine when the measurement started (1-minute average).
+        "loadavg": load_before,
+    }
+
+
+def bearer_token(port: int, env: dict[str, str]) -> tuple[str | None, str]:
+    """A token from BENCH_BEARER_TOKEN, or from the client-credentials grant of an admin client."""
+    if token := os.environ.get("BENCH_BEARER_TOKEN"):
+        return token, ""
+    made = subprocess.run(
+        [servers.BIN / "shelf", "clients", "create", "--name", "bench", "--scopes", "admin"],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if made.returncode != 0:
+        return None, (made.stderr.strip().splitlines() or ["`shelf clients` failed"])[-1]
+    client_id, secret = [*made.stdout.splitlines(), "", ""][:2]
+    body = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    status, data = servers.request(port, "POST", "/api/v1/auth/token", body)
+    if status != 200 or not isinstance(data, dict) or "access_token" not in data:
+        return None, f"POST /api/v1/auth/token answered {status}"
+    return str(data["access_token"]), ""
+
+
+def prepare() -> None:
+    """A fresh database with the seeded books, and an empty Redis database."""
+    print(f"bench: preparing {make_url(DATABASE_URL).database} with {BOOKS} books", flush=True)
+    servers.recreate_database(DATABASE_URL)
+    servers.seed_books(DATABASE_URL, BOOKS)
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def trim_books() -> None:
+    """Remove what the write scenarios added, so every round reads the same catalogue."""
+    conninfo = make_url(DATABASE_URL).set(drivername="postgresql")
+    with psycopg.connect(conninfo.render_as_string(hide_password=False)) as conn:
+        conn.execute("DELETE FROM books WHERE id > %s", (BOOKS,))
+
+
+def ensure_wrk() -> None:
+    """Install wrk from Debian's packages when it is missing (the bench needs root for that)."""
+    if shutil.which("wrk"):
+        return
+    if os.geteuid() != 0:
+        sys.exit("bench: wrk is missing; install it with `apt-get install wrk`")
+    print("bench: installing wrk", flush=True)
+    apt = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=apt)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, env=apt)
+
+
+def main() -> int:
+    ensure_wrk()
+    chosen = {s for s in setting("ONLY", "").split(",") if s}
+    scenarios = [s for s in SCENARIOS if not chosen or s.id in chosen or s.server == "floor"]
+    base_env = {
+        **os.environ,
+        "DATABASE_URL": DATABASE_URL,
+        "REDIS_URL": REDIS_URL,
+        "DEFAULT_RATE_LIMIT": "100000000",  # limits are checked on every request, never hit
+        "LOG_LEVEL": "INFO",
+    }
+    workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
+    prepare()
+    missing: dict[str, str] = {}
+    if not servers.has_setting("cache_enabled"):
+        missing["cache"] = "no response cache (CACHE_ENABLED) yet"
+    key, why = servers.create_api_key(base_env)
+    if key is None:
+        missing["apikeys"] = f"no API keys yet ({why})"
+        missing["templates"] = "needs an API key"
+        key = ""
+    with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
+        started = {
+            "cached": servers.shelf_server("shelf", base_env, CACHE_ENABLED="true"),
+            "uncached": servers.shelf_server("shelf-no-cache", base_env, CACHE_ENABLED="false"),
+            "floor": servers.floor_server(workers),
+        }
+        for server in started.values():
+            stack.callback(server.stop)
+        port = started["cached"].port
+        ids_file = Path(tmp) / "template_ids.txt"
+        if "templates" not in missing:
+            status, _ = servers.request(
+                port, "GET", "/api/v1/templates", headers={"X-API-KEY": key}
+            )
+            if status in (404, 405):
+                missing["templates"] = f"no /api/v1/templates yet (GET answered {status})"
+            else:
+                print(f"bench: creating {TEMPLATES} templates", flush=True)
+                try:
+                    ids = servers.seed_templates(port, key, TEMPLATES)
+                    ids_file.write_text("\n".join(ids) + "\n")
+                except RuntimeError as error:
+                    missing["templates"] = f"templates could not be created ({error})"
+        token, why = bearer_token(port, base_env)
+        if token is None:
+            missing["tokens"] = f"no bearer tokens yet ({why})"
+        args = [f"max_id={BOOKS}", f"pages={BOOKS // 20}", f"key={key}", f"threads={WRK_THREADS}"]
+        if ids_file.exists():
+            args.append(f"ids={ids_file}")
+        for round_number in range(1, RUNS + 1):
+            for scenario in scenarios:
+                lacking = [missing[need] for need in scenario.needs if need in missing]
+                if lacking:
+                    continue
+                run_args = [*args, f"bearer={token or ''}"]
+                server = started[scenario.server]
+                wrk(
+                    server,
+                    scenario.script,
+                    CACHE_WARMUP if scenario.warm_walk else WARMUP,
+                    [*run_args, f"walk={int(scenario.warm_walk)}"],
+                )
+                result = wrk(server, scenario.script, DURATION, run_args)
+                scenario.runs.append(result)
+                print(
+                    f"bench: round {round_number} scenario {scenario.id:>2}: "
+                    f"{result['rps']:8.0f} req/s  p50 {result['p50_ms']:6.2f} ms  "
+                    f"p99 {result['p99_ms']:6.2f} ms  errors {result['errors']:.0f}  "
+                    f"server CPU {result['server_cpu_us']:5.0f} us/req  "
+                    f"load {result['loadavg']:.1f}",
+                    flush=True,
+                )
+            trim_books()
+    results = report.summarise(scenarios, missing, P99_TARGET_MS, meta(workers))
+    stem = OUTPUT / datetime.now(UTC).strftime("%Y-%m-%d")
+    report.write_all(results, stem)
+    print(Path(f"{stem}.md").read_text())
+    return 0
+
+
+def meta(workers: int) -> dict[str, object]:
+    """Where and how the run was made: the machine, the versions, the settings of the run."""
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        "unknown",
+    )  # fmt: skip
+    commit = subprocess.run(
+        ["git", "describe", "--always", "--dirty"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{os.cpu_count()} cores, {cpu}",
+        "python": sys.version.split()[0],
+        "commit": commit,
+        "workers": workers,
+        "connections": CONNECTIONS,
+        "wrk_threads": WRK_THREADS,
+        "duration_s": DURATION,
+        "runs": RUNS,
+        "warmup_s": WARMUP,
+        "books": BOOKS,
+        "elapsed_s": round(time.monotonic() - START, 1),
+    }
+
+
+START = time.monotonic()
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Credentials: API keys (and the token endpoint built on them)."""

@@ -1,0 +1,137 @@
+"""API keys: issue, list, revoke, verify, and import the keys of the older Redis deployment.
+
+Keys carry at least 128 bits of randomness, so a fast SHA-256 digest is the right way to store
+them (a slow password hash protects guessable secrets, and would cost every request).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from redis import Redis
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shelf.auth.models import ApiKey
+from shelf.db import utcnow
+from shelf.errors import NotFoundError, ValidationFailedError
+from shelf.security import SCOPES, Principal, clear_key_cache
+
+__all__ = [
+    "KEY_PREFIX",
+    "LEGACY_HASH",
+    "IssuedKey",
+    "create_key",
+    "import_redis_keys",
+    "list_keys",
+    "parse_scopes",
+    "revoke_key",
+    "verify_key",
+]
+
+KEY_PREFIX = "shelf_"
+LEGACY_HASH = "sec_apikeys"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A new key: `secret` is shown once and never again."""
+
+    key: ApiKey
+    secret: str
+
+
+def digest(secret: str) -> str:
+    """The stored form of a key."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def parse_scopes(text: str) -> list[str]:
+    """Scope names from a comma list; unknown names are an error naming the valid ones."""
+    scopes = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [s for s in scopes if s not in SCOPES]
+    if unknown or not scopes:
+        raise ValidationFailedError(
+            f"Unknown scope(s): {', '.join(unknown) or '(none given)'}. "
+            f"Valid scopes: {', '.join(SCOPES)}."
+        )
+    return scopes
+
+
+def create_key(
+    session: Session, owner: str, scopes: list[str], expires_in: timedelta | None = None
+) -> IssuedKey:
+    """Issue a key for `owner` with `scopes`."""
+    random_part = secrets.token_urlsafe(32)  # 256 bits
+    secret = f"{KEY_PREFIX}{random_part}"
+    key = ApiKey(
+        prefix=secret[: len(KEY_PREFIX) + 6],
+        key_hash=digest(secret),
+        owner=owner,
+        scopes=" ".join(scopes),
+        expires_at=utcnow() + expires_in if expires_in else None,
+    )
+    session.add(key)
+    session.commit()
+    return IssuedKey(key=key, secret=secret)
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    """Every key, newest first (secrets are not stored, so none can be shown)."""
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.id.desc())))
+
+
+def revoke_key(session: Session, key_id: int) -> ApiKey:
+    """Revoke a key; it stops working within a second on every worker."""
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFoundError(f"There is no API key with id {key_id}.")
+    key.revoked_at = key.revoked_at or utcnow()
+    session.commit()
+    clear_key_cache()  # this process at once; other workers within the cache's second
+    return key
+
+
+def verify_key(session: Session, secret: str, now: datetime | None = None) -> Principal | None:
+    """The principal a presented key stands for, or None when unknown, expired or revoked."""
+    now = now or utcnow()
+    key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest(secret)))
+    if key is None or key.revoked_at is not None:
+        return None
+    if key.expires_at is not None and key.expires_at <= now:
+        return None
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        key.last_used_at = now  # at most once a minute, so reads stay reads
+        session.commit()
+    return Principal(
+        kind="api_key",
+        subject=f"apikey:{key.id}",
+        name=key.owner,
+        scopes=frozenset(key.scopes.split()),
+    )
+
+
+def import_redis_keys(
+    session: Session, redis: Redis, scopes: list[str], hash_name: str = LEGACY_HASH
+) -> tuple[int, int]:
+    """Import the plain keys of the older deployment's Redis hash (key -> owner), hashed.
+
+    Returns (imported, already present); running it again imports nothing new.
+    """
+    entries: dict[bytes, bytes] = redis.hgetall(hash_name)  # type: ignore[assignment]
+    imported = skipped = 0
+    for raw_key, raw_owner in entries.items():
+        secret, owner = raw_key.decode(), raw_owner.decode() or "imported"
+        if session.scalar(select(ApiKey.id).where(ApiKey.key_hash == digest(secret))):
+            skipped += 1
+            continue
+        session.add(
+            ApiKey(prefix=secret[:8], key_hash=digest(secret), owner=owner, scopes=" ".join(scopes))
+        )
+        imported += 1
+    session.commit()
+    return imported, skipped

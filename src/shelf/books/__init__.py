@@ -1,0 +1,1 @@
+"""The books resource: the library catalogue."""

@@ -1,0 +1,39 @@
+"""The book table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shelf.db import Base, UTCDateTime, utcnow
+
+__all__ = ["Book"]
+
+
+class Book(Base):
+    """A title in the catalogue; `version` guards against lost concurrent updates."""
+
+    __tablename__ = "books"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    author: Mapped[str] = mapped_column(String(200))
+    isbn: Mapped[str | None] = mapped_column(String(13), unique=True)
+    published_year: Mapped[int | None] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text, default="")
+    copies: Mapped[int] = mapped_column(Integer, default=1)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's declared form
+    # Every sortable field ends with the id, as the list's ORDER BY does, so a page is read from
+    # the index in order; the leading column still serves the equality filters.
+    __table_args__ = (
+        Index("ix_books_title_id", "title", "id"),
+        Index("ix_books_author_id", "author", "id"),
+        Index("ix_books_published_year_id", "published_year", "id"),
+        Index("ix_books_created_at_id", "created_at", "id"),
+    )

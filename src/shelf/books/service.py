@@ -1,0 +1,150 @@
+"""Business rules of the catalogue. Public functions take the session and own the transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row, Select, bindparam, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from shelf.books.models import Book
+from shelf.books.schemas import BookCreate, BookQuery, BookUpdate
+from shelf.db import read_only
+from shelf.errors import ConflictError, NotFoundError, PreconditionFailedError
+from shelf.http import check_if_match
+from shelf.pagination import paginate
+
+__all__ = [
+    "create_book",
+    "delete_book",
+    "etag",
+    "get_book",
+    "list_books",
+    "read_book",
+    "replace_book",
+    "update_book",
+]
+
+MAX_ID = 2**31 - 1
+BY_ID = select(Book.__table__).where(Book.__table__.c.id == bindparam("id"))
+
+
+def _filtered(query: BookQuery) -> Select[Book]:
+    statement = select(Book)
+    if query.author is not None:
+        statement = statement.where(Book.author == query.author)
+    if query.published_year is not None:
+        statement = statement.where(Book.published_year == query.published_year)
+    if query.isbn is not None:
+        statement = statement.where(Book.isbn == query.isbn)
+    if query.q is not None:
+        pattern = (
+            "%"
+            + query.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            + "%"
+        )
+        statement = statement.where(
+            or_(
+                func.lower(Book.title).like(pattern, escape="\\"),
+                func.lower(Book.author).like(pattern, escape="\\"),
+            )
+        )
+    return statement.order_by(*query.order_by(Book))
+
+
+def etag(book: Book | Row[Any]) -> str:
+    """A strong ETag that changes on every write."""
+    return f'"book-{book.id}-v{book.version}"'
+
+
+def list_books(session: Session, query: BookQuery) -> tuple[list[Row[Any]], int]:
+    """One page of books matching the filters (plain rows), and how many match in all."""
+    with read_only(session) as connection:
+        return paginate(connection, _filtered(query), query)
+
+
+def get_book(session: Session, book_id: int) -> Book:
+    """The book with this id, or NotFoundError."""
+    book = session.get(Book, book_id) if 0 < book_id <= MAX_ID else None
+    if book is None:
+        raise NotFoundError(f"There is no book with id {book_id}.")
+    return book
+
+
+def read_book(session: Session, book_id: int) -> Row[Any]:
+    """The book with this id as a plain row, for reading only; or NotFoundError."""
+    row = None
+    if 0 < book_id <= MAX_ID:
+        # A Core statement outside a transaction: one round trip and no ORM identity map.
+        with read_only(session) as connection:
+            row = connection.execute(BY_ID, {"id": book_id}).first()
+    if row is None:
+        raise NotFoundError(f"There is no book with id {book_id}.")
+    return row
+
+
+def create_book(session: Session, data: BookCreate) -> Book:
+    """Add a book to the catalogue."""
+    book = Book(**data.model_dump())
+    session.add(book)
+    _commit(session, data.isbn)
+    return book
+
+
+def replace_book(
+    session: Session, book_id: int, data: BookCreate, if_match: str | None = None
+) -> Book:
+    """Replace every field of a book (PUT); `if_match` guards against lost updates."""
+    return _apply(session, _current(session, book_id, if_match), data.model_dump())
+
+
+def update_book(
+    session: Session, book_id: int, data: BookUpdate, if_match: str | None = None
+) -> Book:
+    """Change only the fields that were sent (PATCH)."""
+    changes = data.model_dump(exclude_unset=True)
+    return _apply(session, _current(session, book_id, if_match), changes)
+
+
+def delete_book(session: Session, book_id: int, if_match: str | None = None) -> None:
+    """Remove a book."""
+    session.delete(_current(session, book_id, if_match))
+    _commit(session, None)
+
+
+def _current(session: Session, book_id: int, if_match: str | None) -> Book:
+    book = get_book(session, book_id)
+    check_if_match(if_match, etag(book))
+    return book
+
+
+def _apply(session: Session, book: Book, changes: dict[str, Any]) -> Book:
+    for name, value in changes.items():
+        setattr(book, name, value)
+    _commit(session, changes.get("isbn"))
+    return book
+
+
+def _commit(session: Session, isbn: str | None) -> None:
+    # The version column makes a concurrent write fail here instead of being overwritten.
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise ConflictError(
+            f"A book with ISBN {isbn} already exists.",
+            details=[
+                {
+                    "field": "isbn",
+                    "issue": "already used by another book",
+                    "hint": "Look the book up with ?isbn= and update it instead.",
+                }
+            ],
+        ) from exc
+    except StaleDataError as exc:
+        session.rollback()
+        raise PreconditionFailedError(
+            "The book was changed by someone else meanwhile; GET it again and retry."
+        ) from exc

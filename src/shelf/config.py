@@ -1,0 +1,180 @@
+"""One typed settings object, read from the environment and `.env` once, validated at start.
+
+The discrete variables of the older template deployment (`DB_HOST`, `REDIS_HOST`, `GUNIPORT`, ...)
+are accepted as an alternative to `DATABASE_URL` / `REDIS_URL` / `PORT`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+from limits import parse as parse_limit
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+
+__all__ = ["DEFAULT_SECRET_KEY", "Settings", "describe_error"]
+
+DEFAULT_SECRET_KEY = "dev-secret-change-me"  # noqa: S105 - the value production refuses
+DEFAULT_SQLITE_PATH = Path("var") / "shelf.db"
+
+
+class Settings(BaseSettings):
+    """Every setting the service reads; see `.env.example` for the documented list."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    app_env: Literal["development", "test", "staging", "production"] = "development"
+    app_version: str = "0.1.0"
+    host: str = Field("127.0.0.1", validation_alias=AliasChoices("HOST", "FLASK_HOST"))
+    port: int = Field(
+        8080, ge=1, le=65535, validation_alias=AliasChoices("PORT", "GUNIPORT", "FLASK_PORT")
+    )
+    api_prefix: str = "/api/v1"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
+    max_content_length: int = Field(1024 * 1024, ge=1024)
+    cors_origins: Annotated[list[str], NoDecode] = []
+    trusted_proxies: int = Field(0, ge=0, le=10)
+
+    database_url: str = ""
+    db_engine: str = "postgresql"
+    db_user: str = ""
+    db_pass: SecretStr = SecretStr("")
+    db_host: str = ""
+    db_port: int = 5432
+    db_name: str = ""
+    db_pool_size: int = Field(5, ge=1, le=200)
+    db_pool_timeout: float = Field(3.0, gt=0, le=60)
+    db_connect_timeout: int = Field(2, ge=1, le=60)
+    db_statement_timeout_ms: int = Field(5000, ge=100)
+    db_lock_timeout_ms: int = Field(2000, ge=100)
+
+    redis_url: str | None = None
+    redis_host: str = ""
+    redis_port: int = 6379
+    redis_pass: SecretStr = SecretStr("")
+    redis_db: int = Field(0, ge=0)
+    redis_max_conn: int = Field(32, ge=1, le=10_000)
+    redis_socket_timeout: float = Field(0.5, gt=0, le=30)
+
+    redis_key_prefix: str = Field("shelf:", min_length=1, max_length=64)
+
+    default_rate_limit: int = Field(600, ge=1, description="requests per minute per principal")
+    endpoint_rate_limits: Annotated[dict[str, str], NoDecode] = {}
+    cache_enabled: bool = True
+    cache_ttl: int = Field(300, ge=1, le=86_400)
+    cache_public_max_age: int = Field(5, ge=0, le=86_400)
+    require_if_match: bool = False
+
+    server: Literal["granian", "gunicorn"] = "granian"
+    web_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
+    web_threads: int = Field(1, ge=1, le=64)
+    worker_timeout: int = Field(30, ge=1)
+    graceful_timeout: int = Field(30, ge=1)
+    shutdown_drain_seconds: float = Field(2.0, ge=0, le=60)
+    readiness_timeout: float = Field(2.0, gt=0, le=2.0)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("endpoint_rate_limits", mode="before")
+    @classmethod
+    def _parse_endpoint_limits(cls, value: object) -> object:
+        # "books.create_book=30/minute;templates.create_template=10/minute"
+        if not isinstance(value, str):
+            return value
+        limits = {}
+        for item in filter(None, (part.strip() for part in value.split(";"))):
+            endpoint, _, limit = item.partition("=")
+            if not endpoint.strip() or not limit.strip():
+                raise ValueError(f"expected endpoint=limit, got {item!r}")
+            try:
+                parse_limit(limit.strip())
+            except ValueError as exc:
+                raise ValueError(f"{limit.strip()!r} is not a limit such as 30/minute") from exc
+            limits[endpoint.strip()] = limit.strip()
+        return limits
+
+    @field_validator("api_prefix")
+    @classmethod
+    def _normalise_prefix(cls, value: str) -> str:
+        value = "/" + value.strip("/")
+        if value == "/":
+            raise ValueError("must not be empty, e.g. /api/v1")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _parse_database_url(cls, value: str) -> str:
+        if value:
+            try:
+                make_url(value)
+            except Exception as exc:
+                raise ValueError(
+                    "is not a database URL, e.g. postgresql+psycopg://u:p@h/db"
+                ) from exc
+        return value
+
+    @model_validator(mode="after")
+    def _resolve_urls_and_secrets(self) -> Settings:
+        if not self.database_url:
+            self.database_url = self._database_url_from_parts()
+        if not self.redis_url:
+            self.redis_url = None
+        if self.redis_url is None and self.redis_host:
+            password = self.redis_pass.get_secret_value()
+            auth = f":{password}@" if password else ""
+            self.redis_url = f"redis://{auth}{self.redis_host}:{self.redis_port}/{self.redis_db}"
+        if self.app_env == "production":
+            secret = self.secret_key.get_secret_value()
+            if secret == DEFAULT_SECRET_KEY or len(secret) < 32:
+                raise ValueError(
+                    "SECRET_KEY must be a random value of at least 32 characters in production"
+                )
+        return self
+
+    def _database_url_from_parts(self) -> str:
+        if not self.db_host:
+            return f"sqlite:///{DEFAULT_SQLITE_PATH.resolve()}"
+        driver = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}.get(
+            self.db_engine, self.db_engine
+        )
+        url = URL.create(
+            driver,
+            username=self.db_user or None,
+            password=self.db_pass.get_secret_value() or None,
+            host=self.db_host,
+            port=self.db_port,
+            database=self.db_name or None,
+        )
+        return url.render_as_string(hide_password=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the database is the embedded SQLite file."""
+        return self.database_url.startswith("sqlite")
+
+
+def describe_error(error: ValidationError) -> str:
+    """One line naming each invalid variable, for start-up failures."""
+    parts = []
+    for item in error.errors():
+        message = item["msg"].removeprefix("Value error, ")
+        parts.append(f"{str(item['loc'][0]).upper()}: {message}" if item["loc"] else message)
+    return "invalid configuration: " + "; ".join(parts)

@@ -1,0 +1,1 @@
+"""The templates resource: named text templates, in the older template service's table layout."""

@@ -1,0 +1,115 @@
+"""Business rules of templates. Public functions take the session and own the transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, Select, func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from shelf.content_templates.models import Template
+from shelf.content_templates.schemas import TemplateCreate, TemplateQuery, TemplateUpdate
+from shelf.db import read_only
+from shelf.errors import NotFoundError, PreconditionFailedError
+from shelf.http import check_if_match
+from shelf.pagination import paginate
+
+__all__ = [
+    "create_template",
+    "delete_template",
+    "etag",
+    "get_template",
+    "list_templates",
+    "replace_template",
+    "update_template",
+]
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _filtered(query: TemplateQuery) -> Select[Template]:
+    statement = select(Template)
+    if query.q is not None:
+        pattern = (
+            "%"
+            + query.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            + "%"
+        )
+        statement = statement.where(func.lower(Template.name).like(pattern, escape="\\"))
+    return statement.order_by(*query.order_by(Template))
+
+
+def etag(template: Template) -> str:
+    """A strong ETag that changes on every write: `modified` is the row's version."""
+    micros = (template.modified - EPOCH) // timedelta(microseconds=1)
+    return f'"tpl-{template.templateid}-{micros}"'
+
+
+def list_templates(session: Session, query: TemplateQuery) -> tuple[list[Row[Any]], int]:
+    """One page of templates matching the filter (plain rows), and how many match in all."""
+    with read_only(session) as connection:
+        return paginate(connection, _filtered(query), query)
+
+
+def get_template(session: Session, templateid: uuid.UUID) -> Template:
+    """The template with this id, or NotFoundError."""
+    template = session.scalar(select(Template).where(Template.templateid == templateid))
+    if template is None:
+        raise NotFoundError(f"There is no template with id {templateid}.")
+    return template
+
+
+def create_template(session: Session, data: TemplateCreate) -> Template:
+    """Add a template."""
+    template = Template(templateid=uuid.uuid4(), **data.model_dump())
+    session.add(template)
+    _commit(session)
+    return template
+
+
+def replace_template(
+    session: Session, templateid: uuid.UUID, data: TemplateCreate, if_match: str | None = None
+) -> Template:
+    """Replace every field of a template (PUT); `if_match` guards against lost updates."""
+    return _apply(session, _current(session, templateid, if_match), data.model_dump())
+
+
+def update_template(
+    session: Session, templateid: uuid.UUID, data: TemplateUpdate, if_match: str | None = None
+) -> Template:
+    """Change only the fields that were sent (PATCH)."""
+    changes = data.model_dump(exclude_unset=True)
+    return _apply(session, _current(session, templateid, if_match), changes)
+
+
+def delete_template(session: Session, templateid: uuid.UUID, if_match: str | None = None) -> None:
+    """Remove a template."""
+    session.delete(_current(session, templateid, if_match))
+    _commit(session)
+
+
+def _current(session: Session, templateid: uuid.UUID, if_match: str | None) -> Template:
+    template = get_template(session, templateid)
+    check_if_match(if_match, etag(template))
+    return template
+
+
+def _apply(session: Session, template: Template, changes: dict[str, Any]) -> Template:
+    for name, value in changes.items():
+        setattr(template, name, value)
+    _commit(session)
+    return template
+
+
+def _commit(session: Session) -> None:
+    # `modified` is the version column: a concurrent write makes this UPDATE match no row.
+    try:
+        session.commit()
+    except StaleDataError as exc:
+        session.rollback()
+        raise PreconditionFailedError(
+            "The template was changed by someone else meanwhile; GET it again and retry."
+        ) from exc

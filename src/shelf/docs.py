@@ -1,0 +1,142 @@
+"""API documentation: Swagger UI, ReDoc, the API index, and touches to the generated OpenAPI.
+
+Every URL in the pages is relative, so the docs work behind a port mapping, a proxy or a path
+prefix. The UI assets are served from the package, so the docs need no outside network.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import APIBlueprint, APIFlask
+from flask import current_app, redirect, render_template_string, request
+from pydantic import BaseModel, ConfigDict
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+__all__ = ["api_index_bp", "bp", "init_app"]
+
+bp = APIBlueprint("docs", __name__, enable_openapi=False)
+api_index_bp = APIBlueprint("api_index", __name__, tag="Operations")
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Shelf API - {{ title }}</title>
+  <link rel="icon" type="image/png" href="static/docs/favicon.png">
+  {{ head | safe }}
+</head>
+<body>
+{{ body | safe }}
+</body>
+</html>"""
+
+SWAGGER_HEAD = '<link rel="stylesheet" href="static/docs/swagger-ui.css">'
+SWAGGER_BODY = """<div id="swagger-ui"></div>
+<script src="static/docs/swagger-ui-bundle.js"></script>
+<script>
+  window.ui = SwaggerUIBundle({
+    url: "openapi.json",
+    dom_id: "#swagger-ui",
+    deepLinking: true,
+    persistAuthorization: true,
+    presets: [SwaggerUIBundle.presets.apis],
+    layout: "BaseLayout"
+  });
+</script>"""
+REDOC_BODY = """<redoc spec-url="openapi.json"></redoc>
+<script src="static/docs/redoc.standalone.js"></script>"""
+
+ERROR_CONTENT = "application/problem+json"
+
+
+class ApiIndex(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "service": "shelf",
+                    "version": "0.1.0",
+                    "links": {
+                        "books": "/api/v1/books",
+                        "docs": "/docs",
+                        "openapi": "/openapi.json",
+                    },
+                }
+            ]
+        }
+    )
+    service: str
+    version: str
+    links: dict[str, str]
+
+
+@bp.get("/docs")
+def swagger_ui() -> str:
+    return render_template_string(PAGE, title="Swagger UI", head=SWAGGER_HEAD, body=SWAGGER_BODY)
+
+
+@bp.get("/redoc")
+def redoc() -> str:
+    return render_template_string(PAGE, title="ReDoc", head="", body=REDOC_BODY)
+
+
+@api_index_bp.get("")
+@api_index_bp.output(ApiIndex, description="Links to the resources and the docs.")
+@api_index_bp.doc(responses={302: "A browser (Accept: text/html) is sent to the docs."})
+def api_index() -> object:
+    """API index"""
+    settings = current_app.extensions["shelf.settings"]
+    if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
+        return _redirect_to_docs(settings.api_prefix)
+    base = request.script_root + settings.api_prefix
+    return ApiIndex(
+        service="shelf",
+        version=settings.app_version,
+        links={
+            "books": f"{base}/books",
+            "templates": f"{base}/templates",
+            "docs": f"{request.script_root}/docs",
+            "openapi": f"{request.script_root}/openapi.json",
+        },
+    )
+
+
+def _redirect_to_docs(prefix: str) -> WerkzeugResponse:
+    # Relative, so the redirect survives a path prefix the service does not know about.
+    return redirect("../" * (prefix.count("/") - 1) + "docs", code=302)
+
+
+def _example_of(schema: dict[str, Any], components: dict[str, Any]) -> Any:
+    ref = schema.get("$ref", "")
+    examples = components.get(ref.rsplit("/", 1)[-1], {}).get("examples")
+    return examples[0] if examples else None
+
+
+def _process_spec(spec: Any) -> Any:
+    spec["servers"] = [{"url": ".", "description": "This server"}]
+    components = spec.get("components", {}).get("schemas", {})
+    for path in spec.get("paths", {}).values():
+        for operation in path.values():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body and (example := _example_of(body["schema"], components)) is not None:
+                body.setdefault("example", example)
+            for status, response in operation.get("responses", {}).items():
+                media = response.get("content", {}).get("application/json")
+                if media and (example := _example_of(media["schema"], components)) is not None:
+                    media.setdefault("example", example)
+                content = response.get("content", {})
+                if status[0] in "45" and "application/json" in content:
+                    content[ERROR_CONTENT] = content.pop("application/json")
+                elif content.get("application/json") == {"schema": {}}:
+                    # A placeholder APIFlask adds to responses that have no JSON body.
+                    del content["application/json"]
+                    if not content:
+                        response.pop("content")
+    return spec
+
+
+def init_app(app: APIFlask) -> None:
+    """Register the docs pages and the OpenAPI post-processing."""
+    app.spec_processor(_process_spec)

@@ -1,0 +1,258 @@
+"""Every error leaves the service as `application/problem+json` (RFC 9457).
+
+The hierarchy raised by services and helpers:
+
+    AppError                     500 INTERNAL_ERROR
+    ├── BadRequestError          400 BAD_REQUEST
+    ├── UnauthorizedError        401 UNAUTHORIZED
+    ├── ForbiddenError           403 FORBIDDEN
+    ├── NotFoundError            404 NOT_FOUND
+    ├── ConflictError            409 CONFLICT
+    ├── PreconditionFailedError  412 PRECONDITION_FAILED
+    ├── ValidationFailedError    422 VALIDATION_FAILED
+    ├── PreconditionRequiredError 428 PRECONDITION_REQUIRED
+    ├── RateLimitedError         429 RATE_LIMITED
+    └── ServiceUnavailableError  503 SERVICE_UNAVAILABLE
+
+Werkzeug's HTTP exceptions, pydantic validation errors, unique-constraint violations and database
+timeouts are translated into the same body. Nothing from an exception's text reaches a client
+unless it was written for one.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any, TypedDict
+
+import orjson
+from apiflask import APIFlask, HTTPError
+from flask import Response, g, request
+from pydantic import BaseModel, Field
+from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from shelf.validation import details_from_pydantic
+
+__all__ = [
+    "AppError",
+    "BadRequestError",
+    "ConflictError",
+    "Detail",
+    "ForbiddenError",
+    "NotFoundError",
+    "PreconditionFailedError",
+    "PreconditionRequiredError",
+    "Problem",
+    "RateLimitedError",
+    "ServiceUnavailableError",
+    "UnauthorizedError",
+    "ValidationFailedError",
+    "init_app",
+    "problem_response",
+    "problem_schema",
+]
+
+PROBLEM_MIMETYPE = "application/problem+json"
+log = logging.getLogger(__name__)
+
+
+class Detail(TypedDict):
+    """One entry of a problem's `details`: what is wrong with which field and how to fix it."""
+
+    field: str
+    issue: str
+    hint: str
+
+
+class ProblemDetail(BaseModel):
+    field: str = Field(examples=["isbn"])
+    issue: str = Field(examples=["not a valid ISBN-10 or ISBN-13"])
+    hint: str = Field(examples=["Send an ISBN-10 or ISBN-13 with a valid check digit."])
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem with the house fields."""
+
+    type: str = Field("about:blank", examples=["about:blank"])
+    title: str = Field(examples=["Unprocessable Content"])
+    status: int = Field(examples=[422])
+    detail: str = Field(examples=["Invalid values: isbn."])
+    code: str = Field(examples=["VALIDATION_FAILED"])
+    message: str = Field(examples=["Invalid values: isbn."])
+    details: list[ProblemDetail] = []
+    request_id: str | None = Field(None, examples=["7f3c9a0e2b5d4c1f8e6a9b0c1d2e3f40"])
+
+
+def problem_schema() -> dict[str, Any]:
+    """The Problem model as one self-contained OpenAPI schema object."""
+    schema = Problem.model_json_schema()
+    definitions = schema.pop("$defs")
+    schema["properties"]["details"]["items"] = definitions["ProblemDetail"]
+    return schema
+
+
+class AppError(Exception):
+    """Base of the errors the service raises on purpose; `message` is written for the client."""
+
+    status = 500
+    code = "INTERNAL_ERROR"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: list[Detail] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+        self.headers = headers or {}
+
+
+class BadRequestError(AppError):
+    status, code = 400, "BAD_REQUEST"
+
+
+class UnauthorizedError(AppError):
+    status, code = 401, "UNAUTHORIZED"
+
+
+class ForbiddenError(AppError):
+    status, code = 403, "FORBIDDEN"
+
+
+class NotFoundError(AppError):
+    status, code = 404, "NOT_FOUND"
+
+
+class ConflictError(AppError):
+    status, code = 409, "CONFLICT"
+
+
+class PreconditionFailedError(AppError):
+    status, code = 412, "PRECONDITION_FAILED"
+
+
+class ValidationFailedError(AppError):
+    status, code = 422, "VALIDATION_FAILED"
+
+
+class PreconditionRequiredError(AppError):
+    status, code = 428, "PRECONDITION_REQUIRED"
+
+
+class RateLimitedError(AppError):
+    status, code = 429, "RATE_LIMITED"
+
+
+class ServiceUnavailableError(AppError):
+    status, code = 503, "SERVICE_UNAVAILABLE"
+
+
+HTTP_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    409: "CONFLICT",
+    412: "PRECONDITION_FAILED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "VALIDATION_FAILED",
+    428: "PRECONDITION_REQUIRED",
+    429: "RATE_LIMITED",
+    500: "INTERNAL_ERROR",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+HTTP_MESSAGES = {
+    400: "The request body is not valid JSON; check its syntax.",
+    404: "Nothing is here. Check the path; the API index lists the resources.",
+    405: "This method is not allowed here; the Allow header lists those that are.",
+    413: "The request body is too large.",
+    415: "Send the body as JSON with the header Content-Type: application/json.",
+    429: "Too many requests. Wait the number of seconds in Retry-After, then try again.",
+    500: "Something went wrong on our side. Quote the request id when you report it.",
+}
+
+
+def problem_response(
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    details: list[Detail] | None = None,
+    headers: Any = None,
+) -> Response:
+    """Build an RFC 9457 problem response with the house fields."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": message,
+        "code": code or HTTP_CODES.get(status, "ERROR"),
+        "message": message,
+        "details": details or [],
+        "request_id": g.get("request_id"),
+    }
+    response = Response(orjson.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE)
+    response.headers.update(headers or {})
+    return response
+
+
+def _from_app_error(error: AppError) -> Response:
+    return problem_response(
+        error.status, error.message, code=error.code, details=error.details, headers=error.headers
+    )
+
+
+def _from_http_error(error: HTTPError) -> Response:
+    # APIFlask wraps werkzeug errors and input validation failures in HTTPError.
+    cause = error.__cause__
+    if isinstance(cause, PydanticValidationError):
+        details = details_from_pydantic(cause)
+        fields = ", ".join(d["field"] for d in details)
+        return problem_response(422, f"Invalid values: {fields}.", details=details)
+    status = error.status_code
+    message = HTTP_MESSAGES.get(status) or str(error.message)
+    if status == 413:
+        message = (
+            f"The request body is larger than the limit of {request.max_content_length} bytes."
+        )
+    return problem_response(status, message, headers=error.headers)
+
+
+def _from_integrity_error(error: IntegrityError) -> Response:
+    log.info("integrity error", exc_info=error)
+    return problem_response(
+        409, "The change conflicts with existing data (a value that must be unique is taken)."
+    )
+
+
+def _from_database_unavailable(error: DBAPIError | PoolTimeoutError) -> Response:
+    log.warning("database unavailable", exc_info=error)
+    return problem_response(
+        503,
+        "The database is busy or unreachable; retry shortly.",
+        headers={"Retry-After": "2"},
+    )
+
+
+def _from_unexpected(error: Exception) -> Response:
+    log.error("unhandled exception", exc_info=error)
+    return problem_response(500, HTTP_MESSAGES[500])
+
+
+def init_app(app: APIFlask) -> None:
+    """Route every error through problem_response."""
+    app.error_processor(_from_http_error)
+    app.register_error_handler(AppError, _from_app_error)
+    app.register_error_handler(IntegrityError, _from_integrity_error)
+    app.register_error_handler(OperationalError, _from_database_unavailable)
+    app.register_error_handler(PoolTimeoutError, _from_database_unavailable)
+    app.register_error_handler(Exception, _from_unexpected)

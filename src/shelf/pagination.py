@@ -1,0 +1,169 @@
+"""Pagination and sorting shared by every list: query parameters, the page body and Link header."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar, Generic, TypeVar
+from urllib.parse import urlencode
+
+from flask import request
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+from sqlalchemy import ColumnElement, Connection, Row, Select, func, inspect, select
+from sqlalchemy.orm import InstrumentedAttribute
+
+__all__ = [
+    "MAX_PER_PAGE",
+    "Page",
+    "PageLinks",
+    "PageQuery",
+    "make_page",
+    "paginate",
+]
+
+MAX_PER_PAGE = 100
+ItemT = TypeVar("ItemT")
+RowT = TypeVar("RowT")
+
+
+class PageQuery(BaseModel):
+    """`page`, `per_page` and `sort`; subclasses add filters and set `sortable`."""
+
+    model_config = ConfigDict(extra="ignore")
+    sortable: ClassVar[tuple[str, ...]] = ()
+    default_sort: ClassVar[str] = "id"
+
+    page: int = Field(1, ge=1, le=1_000_000, description="Page number, from 1.")
+    per_page: int = Field(
+        20, ge=1, description=f"Items per page, 1 to {MAX_PER_PAGE}; larger values are clamped."
+    )
+    sort: str | None = Field(
+        None,
+        description="Comma-separated fields, `-` for descending, e.g. `-published_year,title`.",
+    )
+
+    @field_validator("per_page")
+    @classmethod
+    def _clamp(cls, value: int) -> int:
+        return min(value, MAX_PER_PAGE)
+
+    @field_validator("sort")
+    @classmethod
+    def _check_sort(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        fields = [part.strip() for part in value.split(",") if part.strip()]
+        unknown = [f for f in fields if f.lstrip("-") not in cls.sortable]
+        if unknown or not fields:
+            allowed = ", ".join(cls.sortable)
+            raise PydanticCustomError(
+                "sort_field",
+                "cannot sort by {fields}",
+                {"fields": ", ".join(unknown) or "nothing", "hint": f"Sort by any of: {allowed}."},
+            )
+        return ",".join(fields)
+
+    def order_by(self, model: type) -> list[ColumnElement[Any]]:
+        """ORDER BY clauses for the requested sort, ending with the primary key for stable pages."""
+        clauses: list[ColumnElement[Any]] = []
+        for field in (self.sort or self.default_sort).split(","):
+            column: InstrumentedAttribute[Any] = getattr(model, field.lstrip("-"))
+            clauses.append(column.desc() if field.startswith("-") else column.asc())
+        clauses.append(inspect(model).primary_key[0].asc())
+        return clauses
+
+
+class PageLinks(BaseModel):
+    """Relative links to this and neighbouring pages; absent where there is none."""
+
+    self: str
+    first: str
+    last: str
+    prev: str | None = None
+    next: str | None = None
+
+
+def _page_example(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+    (item,) = cls.__pydantic_generic_metadata__["args"] or (None,)
+    item_examples = item.model_json_schema().get("examples", []) if item else []
+    schema["examples"] = [
+        {
+            "items": item_examples[:1],
+            "page": 2,
+            "per_page": 1,
+            "total": 3,
+            "links": {
+                "self": "/api/v1/items?page=2&per_page=1",
+                "first": "/api/v1/items?page=1&per_page=1",
+                "last": "/api/v1/items?page=3&per_page=1",
+                "prev": "/api/v1/items?page=1&per_page=1",
+                "next": "/api/v1/items?page=3&per_page=1",
+            },
+        }
+    ]
+
+
+class Page(BaseModel, Generic[ItemT]):
+    """One page of a list."""
+
+    model_config = ConfigDict(json_schema_extra=_page_example)
+
+    items: list[ItemT]
+    page: int
+    per_page: int
+    total: int
+    links: PageLinks
+
+    @classmethod
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
+        # OpenAPI component names may not contain brackets: Page[BookOut] becomes BookOutPage.
+        return f"{params[0].__name__}Page"
+
+
+def paginate(
+    connection: Connection, statement: Select[Any], query: PageQuery
+) -> tuple[list[Row[Any]], int]:
+    """One page of `statement` as plain rows, and how many rows match in all."""
+    total = connection.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    offset = (query.page - 1) * query.per_page
+    rows = connection.execute(statement.limit(query.per_page).offset(offset)).all()
+    return list(rows), total or 0
+
+
+def page_links(query: PageQuery, total: int) -> PageLinks:
+    """Links that keep the caller's filters and change only `page`."""
+    last = max(1, math.ceil(total / query.per_page))
+    args = request.args.to_dict()
+    args["per_page"] = str(query.per_page)
+
+    def url(page: int) -> str:
+        return f"{request.script_root}{request.path}?{urlencode({**args, 'page': str(page)})}"
+
+    return PageLinks(
+        self=url(query.page),
+        first=url(1),
+        last=url(last),
+        prev=url(query.page - 1) if 1 < query.page <= last + 1 else None,
+        next=url(query.page + 1) if query.page < last else None,
+    )
+
+
+def link_header(links: PageLinks) -> str:
+    """The RFC 8288 Link header for a page's links."""
+    relations = links.model_dump(exclude={"self"}, exclude_none=True)
+    return ", ".join(f'<{url}>; rel="{rel}"' for rel, url in relations.items())
+
+
+def make_page(
+    schema: type[BaseModel], rows: list[RowT], total: int, query: PageQuery
+) -> tuple[Page[BaseModel], dict[str, str]]:
+    """The page body for `rows` shown as `schema`, and its Link header."""
+    links = page_links(query, total)
+    page = Page[schema](  # type: ignore[valid-type]
+        items=[schema.model_validate(row, from_attributes=True) for row in rows],
+        page=query.page,
+        per_page=query.per_page,
+        total=total,
+        links=links,
+    )
+    return page, {"Link": link_header(links)}

@@ -1,0 +1,54 @@
+"""The shared Redis client: one blocking connection pool per process, every call time-bounded."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from redis import BlockingConnectionPool, Redis, RedisError
+
+from shelf.config import Settings
+
+__all__ = ["RedisBackoff", "make_redis"]
+
+log = logging.getLogger(__name__)
+
+
+def make_redis(settings: Settings) -> Redis | None:
+    """A client for `REDIS_URL`, or None when Redis is not configured.
+
+    The pool blocks (briefly) instead of raising when every connection is busy; sized to the
+    server's threads it never needs to.
+    """
+    if not settings.redis_url:
+        return None
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=settings.redis_max_conn,
+        timeout=settings.redis_socket_timeout,
+        socket_timeout=settings.redis_socket_timeout,
+        socket_connect_timeout=settings.redis_socket_timeout,
+        health_check_interval=30,
+    )
+    return Redis(connection_pool=pool)
+
+
+class RedisBackoff:
+    """After a Redis failure, skip Redis for a few seconds.
+
+    A dead or hanging server then costs one timeout per worker now and then, not one per
+    request; callers fall back (no cache, in-process counting) meanwhile.
+    """
+
+    def __init__(self, seconds: float = 5.0) -> None:
+        self.seconds = seconds
+        self._down_until = 0.0
+
+    def available(self) -> bool:
+        """False while backing off after a failure."""
+        return time.monotonic() >= self._down_until
+
+    def failed(self, error: RedisError, what: str) -> None:
+        """Log the failure and start backing off."""
+        log.warning("redis unavailable; %s", what, exc_info=error)
+        self._down_until = time.monotonic() + self.seconds

@@ -1,0 +1,140 @@
+"""API keys: issuing, checking, scopes, expiry, revocation and the Redis import."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+import redis
+from apiflask import APIFlask
+from click.testing import CliRunner
+from flask.testing import FlaskClient
+
+from shelf.auth import service
+from shelf.auth.models import ApiKey
+from shelf.cli import main
+from shelf.db import db, utcnow
+from tests.books.test_routes import BOOKS, assert_problem, new_book
+
+
+def post_book(client: FlaskClient, key: str | None) -> object:
+    headers = {"X-API-KEY": key} if key else {}
+    return client.post(BOOKS, json=new_book(), headers=headers)
+
+
+def test_no_key_is_401_with_www_authenticate(anon: FlaskClient) -> None:
+    response = post_book(anon, None)
+    assert_problem(response, 401, "UNAUTHORIZED")
+    assert response.headers["WWW-Authenticate"].startswith("ApiKey")  # type: ignore[attr-defined]
+
+
+def test_an_unknown_key_is_401(anon: FlaskClient) -> None:
+    assert_problem(post_book(anon, "shelf_not-a-real-key"), 401, "UNAUTHORIZED")
+
+
+def test_a_key_without_the_scope_is_403_naming_it(
+    anon: FlaskClient, issue_key: Callable[..., str]
+) -> None:
+    body = assert_problem(post_book(anon, issue_key("templates:read")), 403, "FORBIDDEN")
+    assert "books:write" in body["detail"]
+
+
+@pytest.mark.parametrize(
+    "scopes", [("books:write",), ("admin",), ("templates:read", "books:write")]
+)
+def test_a_key_with_the_scope_may_write(
+    anon: FlaskClient, issue_key: Callable[..., str], scopes: tuple[str, ...]
+) -> None:
+    assert post_book(anon, issue_key(*scopes)).status_code == 201  # type: ignore[attr-defined]
+
+
+def test_book_reads_stay_public(anon: FlaskClient) -> None:
+    assert anon.get(BOOKS).status_code == 200
+
+
+def test_keys_are_random_prefixed_and_stored_only_as_digests(app: APIFlask) -> None:
+    with app.app_context():
+        first = service.create_key(db.session, "a", ["admin"])
+        second = service.create_key(db.session, "b", ["admin"])
+        assert first.secret.startswith("shelf_")
+        assert len(first.secret) - len("shelf_") >= 43  # 32 random bytes, base64url
+        assert first.secret != second.secret
+        stored = db.session.get(ApiKey, first.key.id)
+        assert stored is not None
+        assert first.secret not in (stored.key_hash, stored.prefix)
+        assert stored.key_hash == service.digest(first.secret)
+
+
+def test_a_revoked_key_fails_on_the_next_request(app: APIFlask, anon: FlaskClient) -> None:
+    with app.app_context():
+        issued = service.create_key(db.session, "leaver", ["books:write"])
+        key_id, secret = issued.key.id, issued.secret
+    assert post_book(anon, secret).status_code == 201  # type: ignore[attr-defined]
+    with app.app_context():
+        service.revoke_key(db.session, key_id)
+    assert_problem(post_book(anon, secret), 401, "UNAUTHORIZED")
+
+
+def test_an_expired_key_is_401(app: APIFlask, anon: FlaskClient) -> None:
+    with app.app_context():
+        issued = service.create_key(db.session, "temp", ["books:write"], timedelta(days=1))
+        issued.key.expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    assert_problem(post_book(anon, issued.secret), 401, "UNAUTHORIZED")
+
+
+def test_use_is_recorded(app: APIFlask, anon: FlaskClient, issue_key: Callable[..., str]) -> None:
+    key = issue_key("books:write")
+    post_book(anon, key)
+    with app.app_context():
+        stored = db.session.query(ApiKey).filter_by(key_hash=service.digest(key)).one()
+        assert stored.last_used_at is not None
+
+
+def cli(args: list[str], database_url: str, **env: str) -> str:
+    result = CliRunner().invoke(
+        main, args, env={"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING", **env}
+    )
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_cli_creates_lists_and_revokes(database_url: str, app: APIFlask, anon: FlaskClient) -> None:
+    secret = cli(
+        ["apikeys", "create", "--owner", "ci", "--scopes", "books:write", "--expires-in", "90d"],
+        database_url,
+    ).splitlines()[0]
+    assert secret.startswith("shelf_")
+    listing = cli(["apikeys", "list"], database_url)
+    assert "ci" in listing
+    assert secret not in listing
+    assert post_book(anon, secret).status_code == 201  # type: ignore[attr-defined]
+    key_id = listing.split("\t", 1)[0]
+    cli(["apikeys", "revoke", key_id], database_url)
+    assert_problem(post_book(anon, secret), 401, "UNAUTHORIZED")
+
+
+def test_cli_rejects_unknown_scopes_naming_the_valid_ones(database_url: str) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["apikeys", "create", "--owner", "x", "--scopes", "books:read"],
+        env={"DATABASE_URL": database_url},
+    )
+    assert result.exit_code == 2
+    assert "books:read" in result.output
+    assert "templates:write" in result.output
+
+
+def test_import_redis_makes_old_keys_usable(
+    database_url: str, redis_url: str, redis_prefix: str, anon: FlaskClient
+) -> None:
+    hash_name = f"{redis_prefix}sec_apikeys"
+    old_key = "6f1c2a4e-8b7d-4c3a-9e5f-0a1b2c3d4e5f"
+    client = redis.Redis.from_url(redis_url)
+    client.hset(hash_name, old_key, "legacy-client")
+    client.close()
+    args = ["apikeys", "import-redis", "--scopes", "books:write", "--hash", hash_name]
+    assert "imported 1 key(s)" in cli(args, database_url, REDIS_URL=redis_url)
+    assert "0 key(s); 1 already present" in cli(args, database_url, REDIS_URL=redis_url)
+    assert post_book(anon, old_key).status_code == 201  # type: ignore[attr-defined]

@@ -1,0 +1,103 @@
+"""The OpenAPI document, the docs pages and the API index."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from apiflask import APIFlask
+from flask.testing import FlaskClient
+from openapi_spec_validator import validate
+
+from shelf.app import create_app
+from tests.conftest import make_settings
+
+NOT_IN_SPEC = {"static", "openapi.spec", "docs.swagger_ui", "docs.redoc"}
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+
+
+@pytest.fixture
+def spec(client: FlaskClient) -> dict[str, Any]:
+    body: dict[str, Any] = client.get("/openapi.json").get_json()
+    return body
+
+
+def served_operations(app: APIFlask) -> set[tuple[str, str]]:
+    operations = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in NOT_IN_SPEC:
+            continue
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        for method in (rule.methods or set()) - IGNORED_METHODS:
+            operations.add((path, method.lower()))
+    return operations
+
+
+def test_the_spec_is_valid_openapi_3_1(spec: dict[str, Any]) -> None:
+    assert spec["openapi"].startswith("3.1")
+    validate(spec)
+
+
+def test_the_spec_lists_exactly_the_routes_served(app: APIFlask, spec: dict[str, Any]) -> None:
+    documented = {(path, method) for path, item in spec["paths"].items() for method in item}
+    assert documented == served_operations(app)
+
+
+def test_every_operation_has_a_summary_examples_and_its_errors(spec: dict[str, Any]) -> None:
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            where = f"{method.upper()} {path}"
+            assert operation.get("summary"), where
+            for status, response in operation["responses"].items():
+                media = response.get("content", {}).get("application/json")
+                if media:
+                    assert "example" in media, f"{where} {status} has no example"
+                if status[0] in "45":
+                    assert "application/problem+json" in response["content"], where
+            body = operation.get("requestBody")
+            if body:
+                assert "example" in body["content"]["application/json"], where
+                assert {"400", "413", "415", "422"} <= operation["responses"].keys(), where
+            if "{" in path:
+                assert "404" in operation["responses"], where
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_docs_pages_use_only_relative_urls(client: FlaskClient, page: str) -> None:
+    html = client.get(page).get_data(as_text=True)
+    urls = re.findall(r'(?:src|href|url|spec-url)\s*[=:]\s*"([^"]+)"', html)
+    assert urls
+    for url in urls:
+        assert not url.startswith(("/", "http:", "https:")), url
+        with client.get(f"/{url}") as asset:
+            assert asset.status_code == 200, url
+
+
+def test_the_spec_server_is_relative(spec: dict[str, Any]) -> None:
+    assert spec["servers"] == [{"url": ".", "description": "This server"}]
+
+
+def test_a_browser_opening_the_api_is_sent_to_the_docs(client: FlaskClient) -> None:
+    response = client.get("/api/v1", headers={"Accept": "text/html,*/*;q=0.8"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "../docs"
+
+
+def test_an_api_client_gets_the_index(client: FlaskClient) -> None:
+    body = client.get("/api/v1", headers={"Accept": "application/json"}).get_json()
+    assert body["links"]["books"] == "/api/v1/books"
+    assert body["links"]["docs"] == "/docs"
+
+
+def test_links_honour_a_trusted_proxy_prefix() -> None:
+    client = create_app(make_settings(trusted_proxies=1)).test_client()
+    headers = {"X-Forwarded-Prefix": "/shelf", "X-Forwarded-Host": "example.com"}
+    body = client.get("/api/v1", headers=headers).get_json()
+    assert body["links"]["books"] == "/shelf/api/v1/books"
+
+
+def test_proxy_headers_are_ignored_unless_trusted() -> None:
+    client = create_app(make_settings()).test_client()
+    body = client.get("/api/v1", headers={"X-Forwarded-Prefix": "/evil"}).get_json()
+    assert body["links"]["books"] == "/api/v1/books"

@@ -1,0 +1,53 @@
+"""Unexpected failures leave as a generic problem; the trace stays in the logs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from shelf.app import create_app
+from tests.conftest import make_settings
+
+
+def failing_app(error: Exception):  # type: ignore[no-untyped-def]
+    app = create_app(make_settings())
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise error
+
+    return app
+
+
+def test_an_unexpected_error_is_a_generic_500(capsys: pytest.CaptureFixture[str]) -> None:
+    app = failing_app(RuntimeError("password=hunter2 in SELECT * FROM secrets"))
+    response = app.test_client().get("/boom", headers={"X-Request-ID": "trace-me"})
+    assert response.status_code == 500
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["code"] == "INTERNAL_ERROR"
+    assert body["request_id"] == "trace-me"
+    assert "hunter2" not in response.get_data(as_text=True)
+    assert "Traceback" not in response.get_data(as_text=True)
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    failure = next(line for line in logged if line["event"] == "unhandled exception")
+    assert failure["request_id"] == "trace-me"
+    assert "hunter2" in failure["exception"]
+
+
+def test_a_unique_violation_anywhere_is_409() -> None:
+    app = failing_app(IntegrityError("INSERT ...", {}, Exception("duplicate key")))
+    response = app.test_client().get("/boom")
+    assert response.status_code == 409
+    assert "duplicate key" not in response.get_data(as_text=True)
+
+
+def test_an_exhausted_pool_is_503_with_retry_after() -> None:
+    app = failing_app(PoolTimeoutError("QueuePool limit reached"))
+    response = app.test_client().get("/boom")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert "QueuePool" not in response.get_data(as_text=True)

@@ -1,0 +1,92 @@
+"""Runtime info, liveness, readiness, metrics and the per-response conventions."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+
+from shelf.app import create_app
+from tests.conftest import make_settings
+
+
+def test_info_describes_the_runtime(client: FlaskClient) -> None:
+    body = client.get("/").get_json()
+    assert body["service"] == "shelf"
+    assert body["env"] == "test"
+    for key in ("version", "hostname", "python_version", "started_at", "uptime_seconds"):
+        assert body[key] is not None
+    assert body["links"]["docs"] == "docs"
+
+
+def test_health_touches_no_dependency() -> None:
+    app = create_app(make_settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none"))
+    for path in ("/health", "/healthz"):
+        response = app.test_client().get(path)
+        assert response.status_code == 200
+        assert response.get_json() == {"status": "ok"}
+
+
+def test_readiness_is_200_when_the_database_answers(client: FlaskClient) -> None:
+    for path in ("/readiness", "/readyz"):
+        response = client.get(path)
+        assert response.status_code == 200
+        body = response.get_json()
+        assert body["status"] == "ready"
+        assert body["checks"]["database"]["status"] == "ok"
+
+
+def test_readiness_is_503_naming_an_unreachable_database() -> None:
+    app = create_app(make_settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none"))
+    response = app.test_client().get("/readiness")
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
+    assert response.headers["Retry-After"]
+    body = response.get_json()
+    assert [d["field"] for d in body["details"]] == ["database"]
+    assert "database" in body["detail"]
+
+
+def test_readiness_names_an_unreachable_redis(sqlite_url: str) -> None:
+    settings = make_settings(
+        database_url=sqlite_url, redis_url="redis://127.0.0.1:1/0", redis_socket_timeout=0.2
+    )
+    app = create_app(settings)
+    response = app.test_client().get("/readiness")
+    assert response.status_code == 503
+    assert [d["field"] for d in response.get_json()["details"]] == ["redis"]
+
+
+def test_a_sane_request_id_is_echoed(client: FlaskClient) -> None:
+    response = client.get("/health", headers={"X-Request-ID": "abc-123.trace"})
+    assert response.headers["X-Request-ID"] == "abc-123.trace"
+
+
+def test_an_unsafe_request_id_is_replaced(client: FlaskClient) -> None:
+    for offered in ("<script>", "x" * 129, "a b"):
+        response = client.get("/health", headers={"X-Request-ID": offered})
+        assert response.headers["X-Request-ID"] != offered
+        assert len(response.headers["X-Request-ID"]) == 32
+
+
+def test_every_response_has_security_headers(client: FlaskClient) -> None:
+    for path in ("/health", "/api/v1/books", "/nowhere"):
+        headers = client.get(path).headers
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["Referrer-Policy"] == "no-referrer"
+        assert headers["X-Request-ID"]
+
+
+def test_cors_allows_only_configured_origins() -> None:
+    app = create_app(make_settings(cors_origins="https://app.example.com"))
+    client = app.test_client()
+    allowed = client.get("/health", headers={"Origin": "https://app.example.com"})
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+    denied = client.get("/health", headers={"Origin": "https://evil.example.com"})
+    assert "Access-Control-Allow-Origin" not in denied.headers
+
+
+def test_metrics_use_the_route_template(client: FlaskClient) -> None:
+    client.get("/api/v1/books/12345")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'route="/api/v1/books/<int:book_id>"' in text
+    assert "/api/v1/books/12345" not in text
