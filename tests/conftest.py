@@ -87,10 +87,18 @@ def postgresql_url() -> Iterator[str]:
         admin_connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+UNREACHABLE_DATABASE_URL = "sqlite:////nonexistent/shelf-test.db"
+
+
 def make_settings(**overrides: object) -> Settings:
-    """Settings for a test: nothing read from `.env`, quiet logs."""
+    """Settings for a test: nothing read from `.env`, quiet logs.
+
+    The default database cannot be opened, so a test that needs one must name it and never
+    leans on the developer's `var/shelf.db`.
+    """
     values: dict[str, object] = {
         "app_env": "test",
+        "database_url": UNREACHABLE_DATABASE_URL,
         "log_level": "WARNING",
         "web_concurrency": 1,
         **overrides,

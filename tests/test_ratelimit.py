@@ -15,8 +15,9 @@ from tests.conftest import ServerProcess, make_settings
 
 
 @pytest.fixture
-def limited() -> FlaskClient:
-    return create_app(make_settings(default_rate_limit=3)).test_client()
+def limited(sqlite_url: str) -> FlaskClient:
+    settings = make_settings(database_url=sqlite_url, default_rate_limit=3)
+    return create_app(settings).test_client()
 
 
 def test_limited_responses_carry_ratelimit_headers(limited: FlaskClient) -> None:
