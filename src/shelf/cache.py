@@ -157,9 +157,15 @@ def prefetch_keys(view: Callable[..., Any] | None) -> tuple[str, str, str, str] 
 
 
 def _cache_field() -> str:
-    visibility = "auth" if current_principal() else "anon"
-    query = urlencode(sorted(request.args.items(multi=True)))
-    return f"{visibility}|{request.path}?{query}"
+    """What identifies a cached read: the caller's visibility, the path and the sorted query."""
+    field: str | None = g.get("cache_field")
+    if field is None:
+        visibility = "auth" if current_principal() else "anon"
+        query = request.environ.get("QUERY_STRING", "")
+        if query:
+            query = urlencode(sorted(request.args.items(multi=True)))
+        field = g.cache_field = f"{visibility}|{request.path}?{query}"
+    return field
 
 
 def cached(resource: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -185,9 +191,11 @@ def cached(resource: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                 entry, generation = cache.lookup(resource, field)
             if entry is not None:
                 etag, _, body = entry.partition(b"\n")
-                response = current_app.response_class(body, mimetype="application/json")
-                response.headers["ETag"] = etag.decode()
-                response.headers["X-Cache"] = "HIT"
+                response = current_app.response_class(
+                    body,
+                    headers=[("ETag", etag.decode()), ("X-Cache", "HIT")],
+                    mimetype="application/json",
+                )
             else:
                 response = current_app.make_response(view(*args, **kwargs))
                 if response.status_code == 200:

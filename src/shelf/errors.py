@@ -27,12 +27,13 @@ from typing import Any, TypedDict
 
 import orjson
 from apiflask import APIFlask, HTTPError
-from flask import Response, g, request
+from flask import Response, request
 from pydantic import BaseModel, Field
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from shelf.observability import request_id
 from shelf.validation import details_from_pydantic
 
 __all__ = [
@@ -198,7 +199,7 @@ def problem_response(
         "code": code or HTTP_CODES.get(status, "ERROR"),
         "message": message,
         "details": details or [],
-        "request_id": g.get("request_id"),
+        "request_id": request_id(),
     }
     response = Response(orjson.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE)
     response.headers.update(headers or {})

@@ -169,9 +169,13 @@ def _check() -> None:
 def _add_headers(response: Response) -> Response:
     window: WindowState | None = g.get("rate_limit")
     if window is not None:
-        response.headers["RateLimit-Limit"] = str(window.limit.amount)
-        response.headers["RateLimit-Remaining"] = str(window.remaining)
-        response.headers["RateLimit-Reset"] = str(window.reset_seconds)
+        response.headers.extend(
+            [
+                ("RateLimit-Limit", str(window.limit.amount)),
+                ("RateLimit-Remaining", str(window.remaining)),
+                ("RateLimit-Reset", str(window.reset_seconds)),
+            ]
+        )
     return response
 
 
