@@ -105,13 +105,14 @@ def wrk(server: servers.Server, script: str, seconds: int, args: list[str]) -> d
     out = done.stdout
     line = next(x for x in out.splitlines() if x.startswith("BENCH_JSON "))
     raw = json.loads(line.removeprefix("BENCH_JSON "))
-    errors = sum(raw[k] for k in ("connect", "read", "write", "status", "timeout"))
+    kinds = {k: raw[k] for k in ("connect", "read", "write", "status", "timeout") if raw[k]}
     cpu = server.cpu_seconds() - cpu_before
     return {
         "rps": raw["requests"] / (raw["duration_us"] / 1e6),
         "p50_ms": raw["p50_us"] / 1000,
         "p99_ms": raw["p99_us"] / 1000,
-        "errors": errors,
+        "errors": sum(kinds.values()),
+        "error_kinds": kinds,  # wrk's socket errors by kind; "status" counts non-2xx/3xx answers
         "requests": raw["requests"],
         # Less noisy than requests/s on a shared machine: what the server spent on each request.
         "server_cpu_us": round(cpu / max(raw["requests"], 1) * 1e6, 1),

@@ -206,7 +206,7 @@ def seed_templates(port: int, key: str, count: int) -> list[str]:
         body = {"name": f"bench-{n}", "content": f"Dear {{{{name}}}}, template {n}."}
         status, data = request(port, "POST", "/api/v1/templates", body, headers)
         if status != 201 or not isinstance(data, dict):
-            raise RuntimeError(f"POST /api/v1/templates answered {status}")
+            raise RuntimeError(f"POST /api/v1/templates answered {status}: {data}")
         for field in ("id", "templateid", "template_id"):
             if field in data:
                 return str(data[field])
