@@ -23,6 +23,7 @@ local function parse(args)
 end
 
 opts = {}
+auth_headers = {}
 local template_ids = {}
 local cursor = 0
 
@@ -32,11 +33,12 @@ function init(args)
   math.randomseed(os.time() * 1000 + n * 7919)
   cursor = n - tonumber(opts.threads or 1)
   wrk.headers["Accept"] = "application/json"
-  if opts.key and opts.key ~= "" then
-    wrk.headers["X-API-KEY"] = opts.key
-  end
+  -- Book reads stay anonymous; template reads and writes carry the credential.
+  auth_headers = {["Accept"] = "application/json"}
   if opts.bearer and opts.bearer ~= "" then
-    wrk.headers["Authorization"] = "Bearer " .. opts.bearer
+    auth_headers["Authorization"] = "Bearer " .. opts.bearer
+  elseif opts.key and opts.key ~= "" then
+    auth_headers["X-API-KEY"] = opts.key
   end
   if opts.ids then
     for line in io.lines(opts.ids) do
@@ -64,7 +66,7 @@ function book_list()
 end
 
 function template_get()
-  return wrk.format("GET", "/api/v1/templates/" .. template_ids[pick(#template_ids)])
+  return wrk.format("GET", "/api/v1/templates/" .. template_ids[pick(#template_ids)], auth_headers)
 end
 
 local posted = 0
@@ -74,9 +76,8 @@ function book_post()
   local body = string.format(
     '{"title": "Bench book %d-%d", "author": "Bench Author", "published_year": 2001}',
     thread_number or 1, posted)
-  -- wrk.format replaces wrk.headers when given headers, so carry the API key over.
   local headers = {["Content-Type"] = "application/json"}
-  for name, value in pairs(wrk.headers) do headers[name] = value end
+  for name, value in pairs(auth_headers) do headers[name] = value end
   return wrk.format("POST", "/api/v1/books", headers, body)
 end
 

@@ -85,8 +85,11 @@ def _principal_for_key(secret: str) -> Principal | None:
 
     digest = auth_service.digest(secret)
     with _key_cache_lock:
-        if digest in _key_cache:
+        # One lookup, not `in` then `[]`: the entry may expire between the two.
+        try:
             return _key_cache[digest]
+        except KeyError:
+            pass
     principal = auth_service.verify_key(db.session, secret)
     with _key_cache_lock:
         _key_cache[digest] = principal

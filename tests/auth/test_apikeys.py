@@ -8,9 +8,11 @@ from datetime import timedelta
 import pytest
 import redis
 from apiflask import APIFlask
+from cachetools import TTLCache
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 
+from shelf import security
 from shelf.auth import service
 from shelf.auth.models import ApiKey
 from shelf.cli import main
@@ -138,3 +140,22 @@ def test_import_redis_makes_old_keys_usable(
     assert "imported 1 key(s)" in cli(args, database_url, REDIS_URL=redis_url)
     assert "0 key(s); 1 already present" in cli(args, database_url, REDIS_URL=redis_url)
     assert post_book(anon, old_key).status_code == 201  # type: ignore[attr-defined]
+
+
+class ExpiringAfterEveryMembershipTest(TTLCache[str, object]):
+    """A key cache whose entries expire right after `in` has found them, as under load when the
+    second ends between two lookups."""
+
+    def __contains__(self, key: object) -> bool:
+        present = super().__contains__(key)
+        self.expire(self.timer() + 2 * self.ttl)
+        return present
+
+
+def test_a_key_check_expiring_mid_lookup_is_a_miss_not_an_error(
+    anon: FlaskClient, issue_key: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(security, "_key_cache", ExpiringAfterEveryMembershipTest(100, ttl=1))
+    key = issue_key("books:write")
+    statuses = [post_book(anon, key).status_code for _ in range(3)]  # type: ignore[attr-defined]
+    assert statuses == [201] * 3
