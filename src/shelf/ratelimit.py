@@ -28,7 +28,7 @@ from redis import Redis, RedisError
 from shelf.cache import Prefetch, prefetch_keys
 from shelf.config import Settings
 from shelf.errors import RateLimitedError
-from shelf.redis_client import RedisBackoff
+from shelf.redis_client import PinnedClient, RedisBackoff
 from shelf.security import current_principal
 
 __all__ = ["RateLimiter", "check_endpoints", "init_app"]
@@ -85,6 +85,7 @@ class RateLimiter:
         self.default = default
         self.per_endpoint = per_endpoint
         self._count_hits = redis.register_script(COUNT_HITS) if redis is not None else None
+        self._pinned = PinnedClient(redis) if redis is not None else None
         self._memory: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()
         self._backoff = RedisBackoff()
@@ -121,10 +122,11 @@ class RateLimiter:
         return windows, fetched
 
     def _count_in_redis(self, keys: list[str], args: list[str | int]) -> list[Any] | None:
-        if self._count_hits is None or not self._backoff.available():
+        if self._count_hits is None or self._pinned is None or not self._backoff.available():
             return None
         try:
-            counts: list[Any] = self._count_hits(keys=keys, args=args)
+            client = self._pinned.get()
+            counts: list[Any] = self._count_hits(keys=keys, args=args, client=client)
         except RedisError as error:
             self._backoff.failed(error, "rate limits counted in process")
             return None
