@@ -46,8 +46,8 @@ class RequestEnvelope:
 
     The request id (the caller's `X-Request-ID` if sane, else a new one) is bound to every log
     line of the request and echoed in the response with the security headers; when the app has
-    answered, one log line and the metrics are recorded. Done here on the raw WSGI call rather
-    than in four Flask hooks, it costs a fifth of what they did (bench/README.md).
+    answered, one log line and the metrics are recorded. Done on the raw WSGI call rather than in
+    four Flask hooks, this saves ~45 us per request (bench/README.md).
     """
 
     def __init__(self, wsgi_app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]):
