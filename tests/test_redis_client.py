@@ -9,6 +9,7 @@ import pytest
 import redis
 
 from shelf.redis_client import PinnedClient
+from tests.conftest import PrivateRedis
 
 
 @pytest.fixture
@@ -52,3 +53,37 @@ def test_a_forked_child_does_not_use_its_parents_connection(
     parent = pinned.get()
     monkeypatch.setattr(os, "getpid", lambda: -1)  # as seen from a forked child
     assert pinned.get() is not parent
+
+
+COUNT = "return redis.call('INCR', KEYS[1])"
+
+
+def test_evalsha_runs_the_script_on_the_pinned_connection(
+    shared: redis.Redis, redis_prefix: str
+) -> None:
+    pinned = PinnedClient(shared)
+    script = shared.register_script(COUNT)
+    key = f"{redis_prefix}count"
+    assert [pinned.evalsha(script, [key], []) for _ in range(3)] == [1, 2, 3]
+
+
+def test_evalsha_loads_the_script_again_when_redis_lost_it(private_redis: PrivateRedis) -> None:
+    client = redis.Redis.from_url(private_redis.url, socket_timeout=1)
+    pinned = PinnedClient(client)
+    script = client.register_script(COUNT)
+    assert pinned.evalsha(script, ["n"], []) == 1
+    client.script_flush()
+    assert pinned.evalsha(script, ["n"], []) == 2
+
+
+def test_after_a_failure_the_next_call_reconnects(private_redis: PrivateRedis) -> None:
+    client = redis.Redis.from_url(private_redis.url, socket_timeout=0.5)
+    pinned = PinnedClient(client)
+    script = client.register_script(COUNT)
+    assert pinned.evalsha(script, ["n"], []) == 1
+    private_redis.freeze()
+    with pytest.raises(redis.TimeoutError):
+        pinned.evalsha(script, ["n"], [])  # the reply never comes: the socket is dropped
+    private_redis.thaw()
+    # The unread reply of the timed-out call died with its socket; this one reads its own.
+    assert pinned.evalsha(script, ["n"], []) == 3

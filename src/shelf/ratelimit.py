@@ -125,8 +125,7 @@ class RateLimiter:
         if self._count_hits is None or self._pinned is None or not self._backoff.available():
             return None
         try:
-            client = self._pinned.get()
-            counts: list[Any] = self._count_hits(keys=keys, args=args, client=client)
+            counts: list[Any] = self._pinned.evalsha(self._count_hits, keys, args)
         except RedisError as error:
             self._backoff.failed(error, "rate limits counted in process")
             return None
