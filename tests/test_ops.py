@@ -90,3 +90,12 @@ def test_metrics_use_the_route_template(client: FlaskClient) -> None:
     text = client.get("/metrics").get_data(as_text=True)
     assert 'route="/api/v1/books/<int:book_id>"' in text
     assert "/api/v1/books/12345" not in text
+
+
+def test_unknown_methods_share_one_metrics_label(client: FlaskClient) -> None:
+    for method in ("BREW", "WHEN"):
+        client.open("/api/v1/books", method=method)
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'method="OTHER"' in text
+    assert "BREW" not in text
+    assert "WHEN" not in text

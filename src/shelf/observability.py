@@ -37,6 +37,10 @@ LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+MAX_CACHED_SERIES = 1000
+# The labelled children of REQUESTS and LATENCY by (method, route, status): looked up once.
+_series: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 log = structlog.get_logger("shelf.request")
 REQUEST_ID_ENVIRON = "shelf.request_id"  # where the request envelope keeps the id (shelf.http)
 
@@ -92,8 +96,16 @@ def configure_logging(level: str) -> None:
 def record_request(environ: dict[str, Any], route: str, status: str, elapsed: float) -> None:
     """Count and time one request, by route template, and log its line."""
     method = environ["REQUEST_METHOD"]
-    REQUESTS.labels(method, route, status).inc()
-    LATENCY.labels(method, route).observe(elapsed)
+    labelled = _series.get((method, route, status))
+    if labelled is None:
+        # Any token is a valid HTTP method: label only the known ones, or a client could
+        # create series without end.
+        label = method if method in KNOWN_METHODS else "OTHER"
+        labelled = REQUESTS.labels(label, route, status), LATENCY.labels(label, route)
+        if len(_series) < MAX_CACHED_SERIES:
+            _series[method, route, status] = labelled
+    labelled[0].inc()
+    labelled[1].observe(elapsed)
     log.info(
         "request",
         method=method,
