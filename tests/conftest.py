@@ -69,8 +69,9 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-@pytest.fixture(scope="session")
-def postgresql_url() -> Iterator[str]:
+@contextlib.contextmanager
+def empty_postgresql_database() -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped afterwards."""
     admin = make_url(POSTGRES_ADMIN_URL)
     name = f"shelf_test_{uuid.uuid4().hex[:10]}"
     conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -80,11 +81,18 @@ def postgresql_url() -> Iterator[str]:
         unavailable(f"PostgreSQL is not reachable at {admin.host}:{admin.port}: {exc}")
     with admin_connection:
         admin_connection.execute(f'CREATE DATABASE "{name}"')
-    url = admin.set(database=name).render_as_string(hide_password=False)
-    migrate(url)
-    yield url
-    with psycopg.connect(conninfo, autocommit=True) as admin_connection:
-        admin_connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as admin_connection:
+            admin_connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    with empty_postgresql_database() as url:
+        migrate(url)
+        yield url
 
 
 UNREACHABLE_DATABASE_URL = "sqlite:////nonexistent/shelf-test.db"

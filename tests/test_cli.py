@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -13,6 +16,7 @@ from sqlalchemy import create_engine, func, select
 from shelf.books.models import Book
 from shelf.cli import main
 from shelf.models import Base
+from tests.conftest import empty_postgresql_database
 
 
 def run(args: list[str], url: str) -> str:
@@ -60,3 +64,18 @@ def test_openapi_command_writes_the_spec(tmp_path: Path) -> None:
     target = tmp_path / "openapi.json"
     run(["openapi", "-o", str(target)], f"sqlite:///{tmp_path / 'x.db'}")
     assert json.loads(target.read_text())["openapi"].startswith("3.1")
+
+
+def test_replicas_migrating_at_once_all_succeed() -> None:
+    """Replicas migrating together: one migrates, the others wait, then find nothing to do."""
+    shelf = Path(sys.executable).with_name("shelf")
+    with empty_postgresql_database() as url:
+        env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
+        upgrades = [
+            subprocess.Popen([shelf, "db", "upgrade"], env=env, stderr=subprocess.PIPE, text=True)
+            for _ in range(3)
+        ]
+        for upgrade in upgrades:
+            _, errors = upgrade.communicate(timeout=60)
+            assert upgrade.returncode == 0, errors
+        run(["db", "check"], url)

@@ -50,11 +50,26 @@ def serve(dev: bool) -> None:
 
         create_app(settings).run(host=settings.host, port=settings.port, debug=True)
         return
-    # Worker processes share metrics through files; set before prometheus_client is imported.
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="shelf-metrics-"))
+    prepare_metrics_dir()
     from shelf.server import serve as run_server
 
     run_server(settings)
+
+
+def prepare_metrics_dir() -> None:
+    """Give the server's workers an empty folder to share metrics through.
+
+    Set before prometheus_client is imported. A folder named by PROMETHEUS_MULTIPROC_DIR is
+    created when missing (an empty volume) and emptied of an earlier run's files, as
+    prometheus_client requires.
+    """
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="shelf-metrics-")
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    for stale in Path(folder).glob("*.db"):
+        stale.unlink(missing_ok=True)
 
 
 @main.command()

@@ -5,13 +5,17 @@ Validation is offline, against the schemas shipped in the kubernetes-validate pa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
+import requests
 import yaml
 
+from tests.conftest import ServerProcess
 from tests.deploy.tools import ROOT, run, tool
 
 KUBERNETES_VERSION = "1.32.0"
@@ -88,3 +92,22 @@ def test_workers_migration_and_ingress(overlay: str) -> None:
     hpa = find(overlay, "HorizontalPodAutoscaler", "shelf-api")["spec"]
     assert hpa["scaleTargetRef"]["name"] == "shelf-api"
     assert hpa["minReplicas"] <= hpa["maxReplicas"]
+
+
+@pytest.mark.server
+def test_api_container_serves_with_its_rendered_environment(
+    start_server: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    """The ConfigMap and the container's own variables, /tmp an empty volume as in the pod."""
+    (api,) = find("prod", "Deployment", "shelf-api")["spec"]["template"]["spec"]["containers"]
+    env = dict(find("prod", "ConfigMap", "shelf-config")["data"])
+    env.update({item["name"]: item["value"] for item in api.get("env", []) if "value" in item})
+    env = {name: value.replace("/tmp", str(tmp_path)) for name, value in env.items()}
+    for local in ("HOST", "PORT", "APP_ENV"):  # the fixture's loopback port, no production secret
+        env.pop(local)
+    server = start_server(**env)
+    assert requests.get(f"{server.url}/health", timeout=5).status_code == 200
+    metrics = requests.get(f"{server.url}/metrics", timeout=5)
+    assert metrics.status_code == 200
+    assert "shelf_http_requests_total" in metrics.text
+    assert server.stop() == 0

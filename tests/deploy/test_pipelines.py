@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -100,3 +101,26 @@ def test_pipelines_match_their_published_schemas() -> None:
     ):
         result = run(tool("check-jsonschema"), "--builtin-schema", schema, path)
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_and_mypy_gates_fail_on_a_bad_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("import os\n\n\ndef double(x):\n    return x * 2\n")  # unused import; untyped
+    config = str(ROOT / "pyproject.toml")
+    ruff = run(tool("ruff"), "check", "--config", config, str(bad))
+    assert ruff.returncode == 1
+    assert "F401" in ruff.stdout
+    mypy = run(tool("mypy"), "--config-file", config, "--cache-dir", str(tmp_path / "c"), str(bad))
+    assert mypy.returncode == 1
+    assert "no-untyped-def" in mypy.stdout
+
+
+def test_coverage_gate_fails_a_run_below_the_floor(tmp_path: Path) -> None:
+    (tmp_path / "test_little.py").write_text("def test_little():\n    import shelf.config\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COV")}
+    env["COVERAGE_FILE"] = str(tmp_path / ".coverage")
+    result = run(
+        tool("pytest"), "--cov", "-p", "no:cacheprovider", str(tmp_path / "test_little.py"), env=env
+    )
+    assert result.returncode != 0
+    assert "Required test coverage of 90.0% not reached" in result.stdout

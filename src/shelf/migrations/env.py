@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import Connection, create_engine
+from sqlalchemy import Connection, create_engine, text
 
 from shelf.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+# Replicas that start together (a Nomad group, compose scale) may all run `shelf db upgrade`:
+# on PostgreSQL the first takes this lock and the others wait, then find nothing left to do.
+MIGRATION_LOCK_ID = 0x5E1F
 
 
 def run_migrations() -> None:
@@ -30,6 +33,8 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
         context.run_migrations()
 
 
