@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
-from pydantic import ValidationError
+from pydantic import AliasChoices, ValidationError
 
 from shelf.cli import main
 from shelf.config import Settings, describe_error
@@ -39,6 +42,44 @@ def test_older_port_names(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings(_env_file=None).port == 9001  # type: ignore[call-arg]
 
 
+def test_every_older_variable_is_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    older = {
+        "DB_ENGINE": "postgres",
+        "DB_USER": "lib",
+        "DB_PASS": "secret",
+        "DB_HOST": "db.internal",
+        "DB_PORT": "6432",
+        "DB_NAME": "catalogue",
+        "REDIS_HOST": "cache.internal",
+        "REDIS_PORT": "6380",
+        "REDIS_PASS": "pw",
+        "REDIS_DB": "3",
+        "REDIS_MAX_CONN": "48",
+        "FLASK_HOST": "0.0.0.0",
+        "FLASK_PORT": "9002",
+    }
+    for name, value in older.items():
+        monkeypatch.setenv(name, value)
+    current = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert current.database_url == "postgresql+psycopg://lib:secret@db.internal:6432/catalogue"
+    assert current.redis_url == "redis://:pw@cache.internal:6380/3"
+    assert current.redis_max_conn == 48
+    assert (current.host, current.port) == ("0.0.0.0", 9002)
+
+
+def test_a_plain_postgresql_url_uses_the_shipped_driver() -> None:
+    url = settings(database_url="postgresql://u@db/lib").database_url
+    assert url == "postgresql+psycopg://u@db/lib"
+
+
+def test_an_unknown_db_engine_names_the_variable() -> None:
+    with pytest.raises(ValidationError) as caught:
+        settings(db_engine="oracle", db_host="db")
+    assert describe_error(caught.value).startswith("invalid configuration: DB_ENGINE:")
+
+
 def test_cors_origins_are_a_comma_list(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CORS_ORIGINS", "https://a.example, https://b.example")
     assert Settings(_env_file=None).cors_origins == ["https://a.example", "https://b.example"]  # type: ignore[call-arg]
@@ -58,7 +99,15 @@ def test_production_accepts_a_real_secret() -> None:
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("PORT", "abc"), ("APP_ENV", "prod"), ("DATABASE_URL", "not a url"), ("API_PREFIX", "/")],
+    [
+        ("PORT", "abc"),
+        ("APP_ENV", "prod"),
+        ("DATABASE_URL", "not a url"),
+        ("DATABASE_URL", "mysql://u@h/db"),
+        ("DATABASE_URL", "foo://x"),
+        ("REDIS_URL", "notaurl"),
+        ("API_PREFIX", "/"),
+    ],
 )
 def test_invalid_configuration_stops_start_up_naming_the_variable(
     variable: str, value: str
@@ -68,3 +117,12 @@ def test_invalid_configuration_stops_start_up_naming_the_variable(
     lines = result.output.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith(f"shelf: invalid configuration: {variable}:")
+
+
+def test_env_example_documents_every_variable(repo_root: Path) -> None:
+    documented = set(re.findall(r"\b([A-Z][A-Z0-9_]+)=", (repo_root / ".env.example").read_text()))
+    expected: set[str] = set()
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        expected |= set(alias.choices) if isinstance(alias, AliasChoices) else {name.upper()}
+    assert expected - documented == set()

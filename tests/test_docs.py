@@ -63,6 +63,33 @@ def test_every_operation_has_a_summary_examples_and_its_errors(spec: dict[str, A
                 assert "404" in operation["responses"], where
 
 
+def required_scope(path: str, method: str) -> str | None:
+    """The scope each API operation needs: book reads are public."""
+    resource = path.split("/")[3]
+    if method == "get":
+        return None if resource == "books" else f"{resource}:read"
+    return f"{resource}:write"
+
+
+def test_the_spec_declares_the_api_key_scheme_and_each_requirement(
+    spec: dict[str, Any],
+) -> None:
+    scheme = spec["components"]["securitySchemes"]["ApiKeyAuth"]
+    assert scheme == {**scheme, "type": "apiKey", "in": "header", "name": "X-API-KEY"}
+    for path, item in spec["paths"].items():
+        if not path.startswith("/api/v1/"):
+            assert "security" not in next(iter(item.values())), path
+            continue
+        for method, operation in item.items():
+            scope = required_scope(path, method)
+            expected = [{"ApiKeyAuth": [scope]}] if scope else None
+            assert operation.get("security") == expected, (method, path)
+            if scope:
+                assert {"401", "403"} <= operation["responses"].keys(), (method, path)
+            assert "Retry-After" in operation["responses"]["429"]["headers"], (method, path)
+            assert "503" in operation["responses"], (method, path)
+
+
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
 def test_docs_pages_use_only_relative_urls(client: FlaskClient, page: str) -> None:
     html = client.get(page).get_data(as_text=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 import requests
@@ -63,3 +63,49 @@ def test_sigterm_drains_then_lets_the_in_flight_request_finish(
     assert response.startswith(b"HTTP/1.1 201"), response[:200]
     assert b"Slow Book" in response
     assert server.process.wait(timeout=30) == 0
+
+
+def test_a_chunked_body_is_held_to_the_size_limit(
+    start_server: Callable[..., ServerProcess], kind: str
+) -> None:
+    server = start_server(SERVER=kind, MAX_CONTENT_LENGTH="1024")
+    headers = {"X-API-KEY": server.admin_key, "Content-Type": "application/json"}
+    book = json.dumps({"title": "Padded", "author": "A"}).encode()
+
+    def chunks(padding: int) -> Iterator[bytes]:
+        yield book[:-1]
+        yield b" " * padding  # whitespace inside the object keeps the JSON valid
+        yield book[-1:]
+
+    url = f"{server.url}/api/v1/books"
+    small = requests.post(url, data=chunks(10), headers=headers, timeout=10)
+    assert small.status_code == 201, small.text
+    large = requests.post(url, data=chunks(5000), headers=headers, timeout=10)
+    assert large.status_code == 413
+    assert large.headers["Content-Type"] == "application/problem+json"
+
+
+def test_a_stuck_request_ends_its_worker_and_another_takes_over(
+    start_server: Callable[..., ServerProcess], kind: str
+) -> None:
+    server = start_server(SERVER=kind, WEB_CONCURRENCY="1", WORKER_TIMEOUT="2")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=20) as stuck:
+        # A body that never arrives holds the worker, as a deadlock would.
+        stuck.sendall(
+            b"POST /api/v1/books HTTP/1.1\r\nHost: localhost\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+        )
+        started = time.monotonic()
+        answer = stuck.recv(65536)
+        waited = time.monotonic() - started
+    assert not answer.startswith(b"HTTP/1.1 2"), answer[:200]
+    assert waited >= 2
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{server.url}/health", timeout=2).status_code == 200:
+                break
+        except requests.RequestException:
+            time.sleep(0.2)
+    assert requests.get(f"{server.url}/health", timeout=2).status_code == 200
+    assert server.stop() == 0

@@ -183,11 +183,22 @@ def apikeys() -> None:
     """Issue, list and revoke API keys."""
 
 
-def _duration(text: str) -> timedelta:
+MAX_KEY_LIFETIME = timedelta(days=36_500)
+
+
+def _lifetime(ctx: click.Context, param: click.Parameter, text: str | None) -> timedelta | None:
+    if text is None:
+        return None
     units = {"d": "days", "h": "hours", "m": "minutes"}
-    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
+    if len(text) < 2 or text[-1] not in units or not text[:-1].isascii() or not text[:-1].isdigit():
         raise click.BadParameter("use a number and a unit: 90d, 12h or 30m")
-    return timedelta(**{units[text[-1]]: int(text[:-1])})
+    try:
+        lifetime = timedelta(**{units[text[-1]]: int(text[:-1])})
+    except OverflowError:
+        lifetime = MAX_KEY_LIFETIME + timedelta(days=1)
+    if lifetime > MAX_KEY_LIFETIME:
+        raise click.BadParameter("at most 36500d (100 years); omit --expires-in for no expiry")
+    return lifetime
 
 
 def _scopes(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
@@ -203,12 +214,16 @@ def _scopes(ctx: click.Context, param: click.Parameter, value: str) -> list[str]
 @apikeys.command("create")
 @click.option("--owner", required=True, help="Who the key is for.")
 @click.option("--scopes", required=True, callback=_scopes, help="Comma-separated scope names.")
-@click.option("--expires-in", help="Lifetime such as 90d, 12h or 30m; no expiry if omitted.")
-def apikeys_create(owner: str, scopes: list[str], expires_in: str | None) -> None:
+@click.option(
+    "--expires-in",
+    "lifetime",
+    callback=_lifetime,
+    help="Lifetime such as 90d, 12h or 30m; no expiry if omitted.",
+)
+def apikeys_create(owner: str, scopes: list[str], lifetime: timedelta | None) -> None:
     """Issue a key; the secret is printed once, alone on the first line."""
     from shelf.auth import service as auth_service
 
-    lifetime = _duration(expires_in) if expires_in else None
     with _session() as session:
         issued = auth_service.create_key(session, owner, scopes, lifetime)
         click.echo(issued.secret)

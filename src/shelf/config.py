@@ -26,6 +26,8 @@ __all__ = ["DEFAULT_SECRET_KEY", "Settings", "describe_error"]
 
 DEFAULT_SECRET_KEY = "dev-secret-change-me"  # noqa: S105 - the value production refuses
 DEFAULT_SQLITE_PATH = Path("var") / "shelf.db"
+SUPPORTED_DATABASES = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 class Settings(BaseSettings):
@@ -133,14 +135,18 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _resolve_urls_and_secrets(self) -> Settings:
-        if not self.database_url:
-            self.database_url = self._database_url_from_parts()
+        variable = "DATABASE_URL" if self.database_url else "DB_ENGINE"
+        self.database_url = _supported_database_url(
+            self.database_url or self._database_url_from_parts(), variable
+        )
         if not self.redis_url:
             self.redis_url = None
         if self.redis_url is None and self.redis_host:
             password = self.redis_pass.get_secret_value()
             auth = f":{password}@" if password else ""
             self.redis_url = f"redis://{auth}{self.redis_host}:{self.redis_port}/{self.redis_db}"
+        if self.redis_url is not None and not self.redis_url.startswith(REDIS_SCHEMES):
+            raise ValueError("REDIS_URL: must start with redis://, rediss:// or unix://")
         if self.app_env == "production":
             secret = self.secret_key.get_secret_value()
             if secret == DEFAULT_SECRET_KEY or len(secret) < 32:
@@ -152,11 +158,8 @@ class Settings(BaseSettings):
     def _database_url_from_parts(self) -> str:
         if not self.db_host:
             return f"sqlite:///{DEFAULT_SQLITE_PATH.resolve()}"
-        driver = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}.get(
-            self.db_engine, self.db_engine
-        )
         url = URL.create(
-            driver,
+            self.db_engine,
             username=self.db_user or None,
             password=self.db_pass.get_secret_value() or None,
             host=self.db_host,
@@ -169,6 +172,19 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         """True when the database is the embedded SQLite file."""
         return self.database_url.startswith("sqlite")
+
+
+def _supported_database_url(value: str, variable: str) -> str:
+    """`value` on a backend Shelf ships a driver for; a bare postgresql:// gets psycopg."""
+    url = make_url(value)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    if url.drivername not in SUPPORTED_DATABASES:
+        raise ValueError(
+            f"{variable}: the database driver {url.drivername!r} is not supported; use "
+            "sqlite:///path/to/file.db or postgresql+psycopg://user:password@host:5432/name"
+        )
+    return url.render_as_string(hide_password=False)
 
 
 def describe_error(error: ValidationError) -> str:

@@ -114,11 +114,39 @@ def _example_of(schema: dict[str, Any], components: dict[str, Any]) -> Any:
     return examples[0] if examples else None
 
 
+def _problem(description: str, **headers: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {ERROR_CONTENT: {"schema": {"$ref": "#/components/schemas/HTTPError"}}},
+        "headers": {
+            name: {"description": text, "schema": {"type": "integer"}}
+            for name, text in headers.items()
+        },
+    }
+
+
+# What any API operation may answer, whatever it does: limits and unavailable dependencies.
+EVERY_API_OPERATION = {
+    "429": _problem(
+        "Too many requests for this caller; retry after the number of seconds in Retry-After.",
+        **{"Retry-After": "Seconds until the limit's window resets."},
+    ),
+    "503": _problem(
+        "A dependency (the database) is unavailable or busy; retry after Retry-After seconds.",
+        **{"Retry-After": "Seconds to wait before retrying."},
+    ),
+}
+
+
 def _process_spec(spec: Any) -> Any:
     spec["servers"] = [{"url": ".", "description": "This server"}]
     components = spec.get("components", {}).get("schemas", {})
-    for path in spec.get("paths", {}).values():
+    api_prefix = current_app.extensions["shelf.settings"].api_prefix + "/"
+    for route, path in spec.get("paths", {}).items():
         for operation in path.values():
+            if route.startswith(api_prefix):
+                for status, response in EVERY_API_OPERATION.items():
+                    operation["responses"].setdefault(status, response)
             body = operation.get("requestBody", {}).get("content", {}).get("application/json")
             if body and (example := _example_of(body["schema"], components)) is not None:
                 body.setdefault("example", example)

@@ -17,6 +17,7 @@ import structlog
 from apiflask import APIFlask
 from flask import Request, Response, current_app, g, has_request_context, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from shelf import observability
 from shelf.errors import (
@@ -30,7 +31,7 @@ from shelf.observability import REQUEST_ID_ENVIRON
 __all__ = ["REQUEST_ID_HEADER", "RequestEnvelope", "check_if_match", "if_match", "init_app"]
 
 REQUEST_ID_HEADER = "X-Request-ID"
-SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
+SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 SECURITY_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
@@ -56,7 +57,7 @@ class RequestEnvelope:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
         offered = environ.get("HTTP_X_REQUEST_ID", "")
-        request_id = offered if SANE_REQUEST_ID.match(offered) else uuid.uuid4().hex
+        request_id = offered if SANE_REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
         environ[REQUEST_ID_ENVIRON] = request_id
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
@@ -91,12 +92,26 @@ def _require_json_body() -> None:
         raise UnsupportedMediaTypeError(
             "Send the body as JSON with the header Content-Type: application/json."
         )
+    if has_body and request.content_length is None and _streamed_body_too_large():
+        raise RequestEntityTooLarge()
     if has_body and request.get_data().strip() == b"null":
         # The input layer would read a bare null as an empty object.
         raise ValidationFailedError(
             "The body must be a JSON object, not null.",
             details=[{"field": "body", "issue": "is null", "hint": "Send a JSON object."}],
         )
+
+
+def _streamed_body_too_large() -> bool:
+    """Whether a body sent without Content-Length (chunked) runs past MAX_CONTENT_LENGTH.
+
+    Werkzeug stops reading such a body at the limit without saying so; the JSON would then be
+    judged on its first part only.
+    """
+    limit = request.max_content_length
+    if limit is None or len(request.get_data()) < limit:
+        return False
+    return bool(request.environ["wsgi.input"].read(1))
 
 
 def _finish(response: Response) -> Response:

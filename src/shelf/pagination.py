@@ -53,7 +53,7 @@ class PageQuery(BaseModel):
         if value is None:
             return None
         fields = [part.strip() for part in value.split(",") if part.strip()]
-        unknown = [f for f in fields if f.lstrip("-") not in cls.sortable]
+        unknown = [f for f in fields if f.removeprefix("-") not in cls.sortable]
         if unknown or not fields:
             allowed = ", ".join(cls.sortable)
             raise PydanticCustomError(
@@ -67,7 +67,7 @@ class PageQuery(BaseModel):
         """ORDER BY clauses for the requested sort, ending with the primary key for stable pages."""
         clauses: list[ColumnElement[Any]] = []
         for field in (self.sort or self.default_sort).split(","):
-            column: InstrumentedAttribute[Any] = getattr(model, field.lstrip("-"))
+            column: InstrumentedAttribute[Any] = getattr(model, field.removeprefix("-"))
             clauses.append(column.desc() if field.startswith("-") else column.asc())
         clauses.append(inspect(model).primary_key[0].asc())
         return clauses

@@ -10,6 +10,8 @@ answers 503, so load balancers stop sending traffic), keeps serving for
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import time
 from typing import Any
@@ -23,7 +25,9 @@ from gunicorn.arbiter import Arbiter
 from shelf import ops
 from shelf.config import Settings
 
-__all__ = ["granian_options", "gunicorn_options", "load_app", "serve"]
+__all__ = ["StuckRequestWatchdog", "granian_options", "gunicorn_options", "load_app", "serve"]
+
+log = logging.getLogger(__name__)
 
 # Worker heartbeat files live in memory, off a possibly read-only disk.
 WORKER_TMP_DIR = "/dev/shm"  # noqa: S108  # nosec B108
@@ -74,7 +78,42 @@ def load_app() -> Any:
     """The WSGI app, built in each granian worker from the settings `serve` was given."""
     from shelf.app import create_app
 
-    return create_app(_settings)
+    if _settings is None:
+        raise RuntimeError("serve() sets the settings before granian starts its workers")
+    return StuckRequestWatchdog(create_app(_settings), _settings.worker_timeout)
+
+
+class StuckRequestWatchdog:
+    """Ends a granian worker whose request has run past WORKER_TIMEOUT; granian starts another.
+
+    gunicorn's master does this for its workers; granian has no such timeout, so each worker
+    watches itself. Every dependency call has its own, shorter timeout: this catches what those
+    cannot, such as a deadlock or a client that never finishes sending its body.
+    """
+
+    def __init__(self, app: Any, timeout: float) -> None:
+        self.app = app
+        self.timeout = timeout
+        self._started: dict[int, float] = {}  # thread id -> when its request began
+        threading.Thread(target=self._watch, name="stuck-request-watchdog", daemon=True).start()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        thread = threading.get_ident()
+        self._started[thread] = time.monotonic()
+        try:
+            return self.app(environ, start_response)
+        finally:
+            del self._started[thread]
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(min(1.0, self.timeout / 4))
+            oldest = min(self._started.values(), default=time.monotonic())
+            if time.monotonic() - oldest > self.timeout:
+                log.error(
+                    "a request ran past WORKER_TIMEOUT (%s s): restarting the worker", self.timeout
+                )
+                os._exit(1)
 
 
 def _child_exit(server: Any, worker: Any) -> None:

@@ -31,9 +31,13 @@ HINTS: dict[str, str] = {
 DEFAULT_HINT = "Check the value against the schema at /openapi.json."
 
 
+def _is_control(ch: str) -> bool:
+    return (ord(ch) < 32 and ch not in "\n\r\t") or 0x7F <= ord(ch) <= 0x9F
+
+
 def _no_control_characters(value: str) -> str:
     # PostgreSQL text cannot hold NUL, and no field here has a use for control characters.
-    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in value):
+    if any(map(_is_control, value)):
         raise PydanticCustomError(
             "control_characters",
             "contains control characters",

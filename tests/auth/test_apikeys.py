@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 import redis
+import requests
 from apiflask import APIFlask
 from cachetools import TTLCache
 from click.testing import CliRunner
@@ -18,6 +20,7 @@ from shelf.auth.models import ApiKey
 from shelf.cli import main
 from shelf.db import db, utcnow
 from tests.books.test_routes import BOOKS, assert_problem, new_book
+from tests.conftest import ServerProcess, make_key
 
 
 def post_book(client: FlaskClient, key: str | None) -> object:
@@ -31,8 +34,9 @@ def test_no_key_is_401_with_www_authenticate(anon: FlaskClient) -> None:
     assert response.headers["WWW-Authenticate"].startswith("ApiKey")  # type: ignore[attr-defined]
 
 
-def test_an_unknown_key_is_401(anon: FlaskClient) -> None:
-    assert_problem(post_book(anon, "shelf_not-a-real-key"), 401, "UNAUTHORIZED")
+@pytest.mark.parametrize("key", ["shelf_not-a-real-key", "\udcff\udcfe", "x" * 10_000])
+def test_an_unknown_key_is_401(anon: FlaskClient, key: str) -> None:
+    assert_problem(post_book(anon, key), 401, "UNAUTHORIZED")
 
 
 def test_a_key_without_the_scope_is_403_naming_it(
@@ -140,6 +144,47 @@ def test_import_redis_makes_old_keys_usable(
     assert "imported 1 key(s)" in cli(args, database_url, REDIS_URL=redis_url)
     assert "0 key(s); 1 already present" in cli(args, database_url, REDIS_URL=redis_url)
     assert post_book(anon, old_key).status_code == 201  # type: ignore[attr-defined]
+    listing = cli(["apikeys", "list"], database_url)
+    assert "legacy-client" in listing
+    assert old_key[:5] not in listing  # an old key has no public prefix to show
+
+
+@pytest.mark.parametrize("lifetime", ["9999999d", "9999999999d", "36501d", "\u0663d", "-1d"])
+def test_cli_refuses_an_expiry_out_of_range(database_url: str, lifetime: str) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["apikeys", "create", "--owner", "x", "--scopes", "admin", "--expires-in", lifetime],
+        env={"DATABASE_URL": database_url},
+    )
+    assert result.exit_code == 2
+    assert "--expires-in" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.server
+def test_a_revoked_key_stops_working_on_every_worker_within_a_second(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    server = start_server(WEB_CONCURRENCY="4")
+    key = make_key(server.database_url, "templates:read")
+    templates = f"{server.url}/api/v1/templates"
+
+    def statuses() -> set[int]:
+        # Fresh connections, so the requests spread over the workers.
+        return {
+            requests.get(templates, headers={"X-API-KEY": key}, timeout=5).status_code
+            for _ in range(40)
+        }
+
+    assert statuses() == {200}  # every worker has now checked, and cached, the key
+    (key_id,) = [
+        line.split("\t")[0]
+        for line in cli(["apikeys", "list"], server.database_url).splitlines()
+        if "templates:read" in line
+    ]
+    cli(["apikeys", "revoke", key_id], server.database_url)  # another process
+    time.sleep(security.KEY_CACHE_SECONDS + 0.1)
+    assert statuses() == {401}
 
 
 class ExpiringAfterEveryMembershipTest(TTLCache[str, object]):

@@ -84,7 +84,7 @@ def test_sort_by_several_fields_and_descending(shelf: FlaskClient) -> None:
     assert titles(shelf, "sort=-title")[0] == "Ubik"
 
 
-@pytest.mark.parametrize("sort", ["price", "title,-copies", ",", "id;drop"])
+@pytest.mark.parametrize("sort", ["price", "title,-copies", ",", "id;drop", "--title"])
 def test_sorting_by_an_unknown_field_is_422_listing_the_allowed(
     client: FlaskClient, sort: str
 ) -> None:
@@ -110,6 +110,15 @@ def test_q_is_a_case_insensitive_substring_of_title_or_author(shelf: FlaskClient
 def test_q_treats_wildcards_literally(shelf: FlaskClient) -> None:
     assert titles(shelf, "q=%25") == ["100% Dune_fan"]
     assert titles(shelf, "q=_") == ["100% Dune_fan"]
+    create(shelf, title="Back\\slash and /slash", author="X")
+    assert titles(shelf, "q=%5C") == ["Back\\slash and /slash"]
+    assert titles(shelf, "q=/") == ["Back\\slash and /slash"]
+
+
+@pytest.mark.parametrize("q", ["émile", "ÉMILE", "Émile", "ROUSSEAU"])
+def test_q_folds_case_beyond_ascii(client: FlaskClient, q: str) -> None:
+    create(client, title="Émile, ou De l'éducation", author="Jean-Jacques Rousseau")
+    assert titles(client, f"q={q}") == ["Émile, ou De l'éducation"]
 
 
 @pytest.mark.parametrize("query", ["published_year=abc", "isbn=123", "q=%00", "author="])

@@ -135,6 +135,11 @@ def test_q_treats_wildcards_literally(library: FlaskClient) -> None:
     assert names(library, "q=%5C") == ["Back\\slash"]
 
 
+def test_q_folds_case_beyond_ascii(client: FlaskClient) -> None:
+    create(client, name="Éclair")
+    assert names(client, "q=éCLAIR") == ["Éclair"]
+
+
 def test_q_and_paging_count_only_matches(library: FlaskClient) -> None:
     body = library.get(f"{TEMPLATES}?q=re&per_page=1").get_json()
     assert body["total"] == 3

@@ -194,6 +194,9 @@ def test_unknown_and_malformed_ids_are_404(
         ({"description": None}, "description"),
         ({"description": ["a"]}, "description"),
         ({"content": "c" * 102_401}, "content"),
+        ({"content": "\N{GRINNING FACE}" * 25_601}, "content"),  # 102,404 bytes of UTF-8
+        ({"name": "del\x7f"}, "name"),
+        ({"name": "next\x85line"}, "name"),
         ({"content": None}, "content"),
         ({"content": "bell\x07"}, "content"),
         ({"content": {"text": "hi"}}, "content"),

@@ -47,7 +47,8 @@ class IssuedKey:
 
 def digest(secret: str) -> str:
     """The stored form of a key."""
-    return hashlib.sha256(secret.encode()).hexdigest()
+    # surrogatepass: a header value that is not valid UTF-8 is an unknown key, not an error.
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def parse_scopes(text: str) -> list[str]:
@@ -130,7 +131,8 @@ def import_redis_keys(
             skipped += 1
             continue
         session.add(
-            ApiKey(prefix=secret[:8], key_hash=digest(secret), owner=owner, scopes=" ".join(scopes))
+            # An old key has no public prefix: show only a few characters of the secret.
+            ApiKey(prefix=secret[:4], key_hash=digest(secret), owner=owner, scopes=" ".join(scopes))
         )
         imported += 1
     session.commit()

@@ -19,7 +19,8 @@ ID = "<int:book_id>"
 WRITE = ["books:write"]
 CANNOT_WRITE = {403: "The key lacks the scope books:write."}
 NOT_FOUND = {404: "No book has this id."}
-READ_ONE = {**NOT_FOUND, 304: "Not modified since the ETag sent in If-None-Match."}
+NOT_MODIFIED = {304: "Not modified since the ETag sent in If-None-Match."}
+READ_ONE = {**NOT_FOUND, **NOT_MODIFIED}
 BODY_ERRORS = {
     **CANNOT_WRITE,
     400: "Malformed JSON.",
@@ -38,6 +39,7 @@ PRECONDITIONS = {
 @cached("books")
 @bp.input(BookQuery, location="query", arg_name="query")
 @bp.output(Page[BookOut], description="One page of books; a Link header points to the others.")
+@bp.doc(responses=NOT_MODIFIED)
 def list_books(query: BookQuery) -> object:
     """List books"""
     return make_page(BookOut, *service.list_books(db.session, query), query)

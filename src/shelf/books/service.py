@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, func, or_, select
+from sqlalchemy import Row, Select, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -40,15 +40,10 @@ def _filtered(query: BookQuery) -> Select[Book]:
     if query.isbn is not None:
         statement = statement.where(Book.isbn == query.isbn)
     if query.q is not None:
-        pattern = (
-            "%"
-            + query.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            + "%"
-        )
         statement = statement.where(
             or_(
-                func.lower(Book.title).like(pattern, escape="\\"),
-                func.lower(Book.author).like(pattern, escape="\\"),
+                Book.title.icontains(query.q, autoescape=True),
+                Book.author.icontains(query.q, autoescape=True),
             )
         )
     return statement.order_by(*query.order_by(Book))

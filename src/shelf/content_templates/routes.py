@@ -29,7 +29,8 @@ WRITE = ["templates:write"]
 CANNOT_READ = {403: "The key lacks the scope templates:read."}
 CANNOT_WRITE = {403: "The key lacks the scope templates:write."}
 NOT_FOUND = {404: "No template has this id."}
-READ_ONE = {**CANNOT_READ, **NOT_FOUND, 304: "Not modified since the ETag sent in If-None-Match."}
+NOT_MODIFIED = {304: "Not modified since the ETag sent in If-None-Match."}
+READ_ONE = {**CANNOT_READ, **NOT_FOUND, **NOT_MODIFIED}
 BODY_ERRORS = {
     **CANNOT_WRITE,
     400: "Malformed JSON.",
@@ -50,7 +51,7 @@ PRECONDITIONS = {
 @bp.output(
     Page[TemplateOut], description="One page of templates; a Link header points to the others."
 )
-@bp.doc(responses=CANNOT_READ)
+@bp.doc(responses={**CANNOT_READ, **NOT_MODIFIED})
 def list_templates(query: TemplateQuery) -> object:
     """List templates"""
     return make_page(TemplateOut, *service.list_templates(db.session, query), query)

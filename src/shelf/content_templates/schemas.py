@@ -6,7 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from shelf.pagination import PageQuery
 from shelf.validation import NoControlCharacters, NotNull, trimmed
@@ -19,12 +20,26 @@ Name = Annotated[str, trimmed(1, 200), NoControlCharacters, Field(description="1
 Description = Annotated[
     str, trimmed(0, 5000), NoControlCharacters, Field(description="Up to 5,000 characters.")
 ]
+
+
+def _at_most_max_content_bytes(value: str) -> str:
+    # The limit is on storage, so on UTF-8 bytes: 102,400 emoji would be 400 KB.
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_CONTENT:
+        raise PydanticCustomError(
+            "content_too_large",
+            "is larger than {limit} bytes of UTF-8",
+            {"limit": MAX_CONTENT, "hint": f"Send at most {MAX_CONTENT:,} bytes of text."},
+        )
+    return value
+
+
 # Not trimmed: leading and trailing whitespace can be part of a template's output.
 Content = Annotated[
     str,
     StringConstraints(max_length=MAX_CONTENT),
     NoControlCharacters,
-    Field(description=f"The template text, up to {MAX_CONTENT:,} characters."),
+    AfterValidator(_at_most_max_content_bytes),
+    Field(description=f"The template text, up to {MAX_CONTENT:,} bytes of UTF-8."),
 ]
 
 EXAMPLE: dict[str, JsonValue] = {

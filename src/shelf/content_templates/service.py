@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -33,12 +33,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def _filtered(query: TemplateQuery) -> Select[Template]:
     statement = select(Template)
     if query.q is not None:
-        pattern = (
-            "%"
-            + query.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            + "%"
-        )
-        statement = statement.where(func.lower(Template.name).like(pattern, escape="\\"))
+        statement = statement.where(Template.name.icontains(query.q, autoescape=True))
     return statement.order_by(*query.order_by(Template))
 
 
