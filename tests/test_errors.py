@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from shelf.app import create_app
+from tests.books.test_routes import assert_problem
 from tests.conftest import make_settings
 
 
@@ -25,10 +26,7 @@ def failing_app(error: Exception):  # type: ignore[no-untyped-def]
 def test_an_unexpected_error_is_a_generic_500(capsys: pytest.CaptureFixture[str]) -> None:
     app = failing_app(RuntimeError("password=hunter2 in SELECT * FROM secrets"))
     response = app.test_client().get("/boom", headers={"X-Request-ID": "trace-me"})
-    assert response.status_code == 500
-    assert response.mimetype == "application/problem+json"
-    body = response.get_json()
-    assert body["code"] == "INTERNAL_ERROR"
+    body = assert_problem(response, 500, "INTERNAL_ERROR")
     assert body["request_id"] == "trace-me"
     assert "hunter2" not in response.get_data(as_text=True)
     assert "Traceback" not in response.get_data(as_text=True)

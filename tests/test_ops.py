@@ -85,6 +85,27 @@ def test_cors_allows_only_configured_origins() -> None:
     assert "Access-Control-Allow-Origin" not in denied.headers
 
 
+def test_cors_preflight_names_the_allowed_methods_and_headers() -> None:
+    app = create_app(make_settings(cors_origins="https://app.example.com"))
+    preflight = {
+        "Access-Control-Request-Method": "PATCH",
+        "Access-Control-Request-Headers": "X-API-KEY, If-Match, Content-Type",
+    }
+    response = app.test_client().options(
+        "/api/v1/books/1", headers={"Origin": "https://app.example.com", **preflight}
+    )
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert "PATCH" in response.headers["Access-Control-Allow-Methods"]
+    allowed = response.headers["Access-Control-Allow-Headers"].lower()
+    assert {"x-api-key", "if-match", "content-type"} <= {h.strip() for h in allowed.split(",")}
+    refused = app.test_client().options(
+        "/api/v1/books/1", headers={"Origin": "https://evil.example.com", **preflight}
+    )
+    assert "Access-Control-Allow-Origin" not in refused.headers
+    assert "Origin" in refused.headers.get("Vary", "")
+
+
 def test_metrics_use_the_route_template(client: FlaskClient) -> None:
     client.get("/api/v1/books/12345")
     text = client.get("/metrics").get_data(as_text=True)

@@ -57,6 +57,13 @@ def test_runtime_stage_is_pinned_slim_non_root_and_copies_only_the_virtualenv() 
     assert "/health" in healthcheck[0]
 
 
+def healthcheck_command() -> list[str]:
+    """The HEALTHCHECK's exec-form command."""
+    (healthcheck,) = [i["value"] for i in runtime_stage() if i["instruction"] == "HEALTHCHECK"]
+    command: list[str] = json.loads(healthcheck.split("CMD", 1)[1])
+    return command
+
+
 def test_dockerignore_keeps_out_local_state_and_secrets() -> None:
     ignored = (ROOT / ".dockerignore").read_text().split()
     for entry in (".git", ".venv", "var/", ".env", ".pytest_cache", ".mypy_cache", ".ruff_cache"):
@@ -118,6 +125,8 @@ def test_image_start_command_serves_health_and_stops_cleanly(tmp_path: Path) -> 
         assert status.status_code == 200
         assert status.json() == {"status": "ok"}
         print(f"healthy after {time.monotonic() - started:.1f} s")
+        probe = subprocess.run(healthcheck_command(), env=env, timeout=10, check=False)
+        assert probe.returncode == 0
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=30) == 0
     finally:
