@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -211,7 +212,7 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                output = self.process.stdout.read().decode() if self.process.stdout else ""
+                output = self.process.communicate()[0].decode()
                 raise RuntimeError(f"server exited with {self.process.returncode}:\n{output}")
             try:
                 if requests.get(f"{self.url}/health", timeout=1).status_code == 200:
@@ -293,13 +294,23 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
 
 
 class PrivateRedis:
-    """A redis-server of the test's own, which the test may stop, freeze and restart."""
+    """A redis-server of the test's own, which the test may stop, freeze and restart.
+
+    `proxy_url` leads to it through a TCP proxy of the test's, which `silence` turns into a
+    black hole: connections are accepted, and nothing sent either way arrives.
+    """
 
     def __init__(self, directory: Path) -> None:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.directory = directory
         self.process: subprocess.Popen[bytes] | None = None
+        self._proxy = socket.create_server(("127.0.0.1", 0))
+        self.proxy_url = f"redis://127.0.0.1:{self._proxy.getsockname()[1]}/0"
+        self._forwarding = threading.Event()
+        self._forwarding.set()
+        self._proxied: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
 
     def start(self) -> None:
         binary = shutil.which("redis-server")
@@ -348,10 +359,50 @@ class PrivateRedis:
         assert self.process is not None
         self.process.send_signal(signal.SIGCONT)
 
+    def silence(self) -> None:
+        """Make the proxy drop all traffic, like a network that loses every packet."""
+        self._forwarding.clear()
+
+    def unsilence(self) -> None:
+        self._forwarding.set()
+
+    def close(self) -> None:
+        """Stop the server and the proxy, ending every proxied connection."""
+        self.stop()
+        for sock in [self._proxy, *self._proxied]:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked on it
+            sock.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._proxy.accept()
+            except OSError:  # closed
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.port), timeout=1)
+            except OSError:  # the server is stopped: hang up at once
+                client.close()
+                continue
+            upstream.settimeout(None)
+            self._proxied += [client, upstream]
+            for source, target in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+
+    def _pump(self, source: socket.socket, target: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                if self._forwarding.is_set():
+                    target.sendall(data)
+        for sock in (source, target):  # one side hung up: so does the other
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
 
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
     server = PrivateRedis(tmp_path)
     server.start()
     yield server
-    server.stop()
+    server.close()

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 
 import pytest
+import redis
 import requests
 from flask.testing import FlaskClient
 
+from shelf.cache import ResponseCache
+from shelf.redis_client import RedisBackoff
 from tests.books.test_routes import BOOKS, create
-from tests.conftest import ServerProcess
+from tests.conftest import PrivateRedis, ServerProcess
 
 
 def test_reads_miss_then_hit(client: FlaskClient) -> None:
@@ -77,7 +81,67 @@ def test_a_write_on_one_server_invalidates_the_other(
         assert requests.get(f"{second.url}{path}", timeout=5).headers["X-Cache"] == "HIT"
     changed = requests.patch(f"{second.url}{item}", json={"copies": 9}, headers=headers, timeout=5)
     assert changed.status_code == 200
-    for path in (BOOKS, item):
-        response = requests.get(f"{first.url}{path}", timeout=5)
-        assert response.headers["X-Cache"] == "MISS"
-        assert "9" in response.text
+    listed = requests.get(f"{first.url}{BOOKS}", timeout=5)
+    assert listed.headers["X-Cache"] == "MISS"
+    assert listed.json()["items"][0]["copies"] == 9
+    fetched = requests.get(f"{first.url}{item}", timeout=5)
+    assert fetched.headers["X-Cache"] == "MISS"
+    assert fetched.json()["copies"] == 9
+
+
+TIMEOUT = 0.3
+
+
+@pytest.fixture
+def proxied_cache(private_redis: PrivateRedis) -> Iterator[ResponseCache]:
+    """A Redis cache behind the private server's proxy, backing off briefly after a failure."""
+    client = redis.Redis.from_url(private_redis.proxy_url, socket_timeout=TIMEOUT)
+    yield ResponseCache(client, prefix="t:", ttl=60, backoff=RedisBackoff(seconds=TIMEOUT))
+    client.close()
+
+
+def cache_entry(cache: ResponseCache, resource: str, value: bytes) -> None:
+    _, generation = cache.lookup(resource, "field")
+    cache.store(resource, "field", value, generation)
+    assert cache.lookup(resource, "field")[0] == value
+
+
+def test_a_failed_invalidation_is_retried_before_the_cache_is_used(
+    proxied_cache: ResponseCache, private_redis: PrivateRedis
+) -> None:
+    cache_entry(proxied_cache, "books", b"old")
+    private_redis.silence()
+    proxied_cache.invalidate("books")  # times out: owed
+    private_redis.unsilence()
+    assert proxied_cache.lookup("books", "field") == (None, None)  # backing off
+    time.sleep(TIMEOUT)
+    assert proxied_cache.lookup("books", "field") == (None, "1")
+
+
+def test_invalidating_while_backing_off_does_not_wait_for_redis(
+    proxied_cache: ResponseCache, private_redis: PrivateRedis
+) -> None:
+    cache_entry(proxied_cache, "books", b"old")
+    cache_entry(proxied_cache, "templates", b"old")
+    private_redis.silence()
+    assert proxied_cache.lookup("authors", "field") == (None, None)  # times out: backing off
+    started = time.monotonic()
+    proxied_cache.invalidate("books")
+    proxied_cache.invalidate("templates")
+    assert time.monotonic() - started < TIMEOUT / 2
+    private_redis.unsilence()
+    time.sleep(TIMEOUT)
+    assert proxied_cache.lookup("books", "field") == (None, "1")
+    assert proxied_cache.lookup("templates", "field") == (None, "1")
+
+
+def test_later_stores_do_not_extend_an_entrys_life(redis_url: str, redis_prefix: str) -> None:
+    client = redis.Redis.from_url(redis_url, socket_timeout=1)
+    cache = ResponseCache(client, prefix=redis_prefix, ttl=60, backoff=RedisBackoff())
+    cache_entry(cache, "books", b"first")
+    _, entries_key = cache.keys("books")
+    assert 55 < client.ttl(entries_key) <= 60
+    client.expire(entries_key, 5)  # as if the first store were 55 s old
+    cache_entry(cache, "books", b"second")
+    assert 0 < client.ttl(entries_key) <= 5
+    client.close()

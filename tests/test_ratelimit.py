@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
 import requests
 from flask.testing import FlaskClient
+from limits import parse as parse_limit
 from pydantic import ValidationError
 
 from shelf.app import create_app
+from shelf.ratelimit import RateLimiter
+from shelf.redis_client import RedisBackoff
 from tests.books.test_routes import BOOKS, assert_problem
 from tests.conftest import ServerProcess, make_settings
 
@@ -89,6 +93,43 @@ def test_operations_and_docs_are_exempt(limited: FlaskClient, path: str) -> None
         response = limited.get(path)
         assert response.status_code != 429
         assert "RateLimit-Limit" not in response.headers
+
+
+def memory_limiter(clock: Callable[[], float], windows: int = 1000) -> RateLimiter:
+    """A limiter counting in process: 5 a minute, and 2 a second on `books.get_book`."""
+    return RateLimiter(
+        None,
+        prefix="t:",
+        default=parse_limit("5/minute"),
+        per_endpoint={"books.get_book": parse_limit("2/second")},
+        backoff=RedisBackoff(),
+        clock=clock,
+        memory_windows=windows,
+    )
+
+
+def test_in_process_counts_forget_ended_windows() -> None:
+    now = [0.0]
+    limiter = memory_limiter(lambda: now[0])
+    for n in range(200):
+        limiter.hit(f"ip:10.0.0.{n}", "books.get_book")
+    assert len(limiter._memory) == 400
+    now[0] = 59.0  # the one-second windows have ended, the one-minute ones still count
+    windows, _ = limiter.hit("ip:10.0.0.1", "books.get_book")
+    assert [window.count for window in windows] == [2, 1]
+    now[0] = 61.0  # every window begun at 0 has ended
+    windows, _ = limiter.hit("ip:10.0.0.2", None)
+    assert [window.count for window in windows] == [1]
+    assert len(limiter._memory) == 3  # 10.0.0.1's two windows (begun or counted at 59) and this
+
+
+def test_in_process_counts_are_bounded_in_number() -> None:
+    limiter = memory_limiter(time.monotonic, windows=100)
+    for n in range(1000):
+        limiter.hit(f"ip:10.0.{n // 256}.{n % 256}", None)
+    assert len(limiter._memory) == 100
+    windows, _ = limiter.hit("ip:10.0.3.231", None)  # the latest caller is still counted
+    assert windows[0].count == 2
 
 
 @pytest.mark.server

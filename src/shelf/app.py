@@ -17,7 +17,7 @@ from shelf.books.routes import bp as books_bp
 from shelf.config import Settings
 from shelf.content_templates.routes import bp as templates_bp
 from shelf.db import db, engine_options
-from shelf.redis_client import make_redis
+from shelf.redis_client import RedisBackoff, make_redis
 
 __all__ = ["create_app"]
 
@@ -81,6 +81,9 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     )
     app.extensions["shelf.settings"] = settings
     app.extensions["shelf.redis"] = make_redis(settings)
+    # One for the limiter, the cache and invalidation alike: a request waits on a failing Redis
+    # for one socket timeout at most, not one per Redis user.
+    app.extensions["shelf.redis_backoff"] = RedisBackoff()
     if settings.trusted_proxies:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)  # type: ignore[method-assign]
@@ -95,6 +98,7 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     docs.init_app(app)
     if settings.cors_origins:  # no cross-origin caller allowed: nothing to add to responses
         CORS(app, origins=settings.cors_origins, expose_headers=["Link", "ETag", "X-Request-ID"])
+        app.after_request(http.vary_on_origin)
 
     app.register_blueprint(ops.bp)
     app.register_blueprint(docs.bp)

@@ -3,6 +3,12 @@
 Each cached resource type is one Redis hash (field = caller visibility + path + sorted query),
 so a write invalidates every cached read of that type, on every worker, with one DEL. Writes are
 noticed at commit time from the session itself, whichever code path made them.
+
+An invalidation that does not reach Redis (it fails, or Redis is backing off after a failure) is
+owed: the process retries it before it uses the Redis cache again, and does not serve that
+resource from Redis until it succeeds. Other processes may serve the stale entries until then,
+never longer than CACHE_TTL: a hash's expiry is set by its first store and no later store
+extends it.
 """
 
 from __future__ import annotations
@@ -33,11 +39,13 @@ CACHED_RESOURCES: set[str] = set()  # table names with cached reads, filled as v
 
 
 # Store an entry only if no write invalidated the resource since the read began; otherwise a
-# slow reader could put back data that a concurrent write had just made stale.
+# slow reader could put back data that a concurrent write had just made stale. The expiry is set
+# only on the hash's first store (NX, Redis 7.0): were every store to extend it, an entry a lost
+# invalidation left behind could live as long as reads keep coming.
 STORE_IF_CURRENT = """
 if (redis.call('GET', KEYS[1]) or '0') == ARGV[1] then
   redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
-  redis.call('EXPIRE', KEYS[2], ARGV[4])
+  redis.call('EXPIRE', KEYS[2], ARGV[4], 'NX')
 end
 """
 
@@ -47,9 +55,18 @@ class ResponseCache:
 
     Each resource type has a generation number, bumped by every invalidation; a lookup returns
     the generation it saw, and a store is dropped if the generation has moved on since.
+    `backoff` is shared with the app's other Redis users.
     """
 
-    def __init__(self, redis: Redis | None, prefix: str, ttl: int, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        redis: Redis | None,
+        prefix: str,
+        ttl: int,
+        *,
+        backoff: RedisBackoff,
+        enabled: bool = True,
+    ) -> None:
         self.redis = redis
         self.prefix = prefix
         self.ttl = ttl
@@ -57,12 +74,32 @@ class ResponseCache:
         self._memory: dict[str, TTLCache[str, bytes]] = {}
         self._generations: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._backoff = RedisBackoff()
+        self._backoff = backoff
         self._store_if_current = redis.register_script(STORE_IF_CURRENT) if redis else None
+        # Resource -> a token of the latest failure; a retry settles only the failures before it.
+        self._owed: dict[str, object] = {}
+        self._retrying = threading.Lock()
 
-    def use_redis(self) -> Redis | None:
-        """The Redis client, unless there is none or it is backing off after a failure."""
-        return self.redis if self.redis is not None and self._backoff.available() else None
+    def use_redis(self, resource: str) -> Redis | None:
+        """The Redis client for `resource`; None without Redis, while backing off or owing."""
+        if self.redis is None or not self._backoff.available():
+            return None
+        if self._owed and not self._settle_owed(self.redis, resource):  # hot path: `_owed` only
+            return None
+        return self.redis
+
+    def _settle_owed(self, redis: Redis, resource: str) -> bool:
+        """Retry the owed invalidations; whether `resource` may now be served from Redis."""
+        # One thread retries; meanwhile the others keep what is still owed out of the cache.
+        if self._retrying.acquire(blocking=False):
+            try:
+                with self._lock:
+                    owed = list(self._owed)
+                if not all(self._invalidate_in_redis(redis, name) for name in owed):
+                    return False
+            finally:
+                self._retrying.release()
+        return resource not in self._owed
 
     def _redis_failed(self, error: RedisError) -> None:
         self._backoff.failed(error, "response cache bypassed")
@@ -81,7 +118,7 @@ class ResponseCache:
                 entries = self._memory.get(resource)
                 entry = entries.get(field) if entries is not None else None
                 return entry, str(self._generations.get(resource, 0))
-        client = self.use_redis()
+        client = self.use_redis(resource)
         if client is None:
             return None, None
         generation_key, entries_key = self.keys(resource)
@@ -105,7 +142,7 @@ class ResponseCache:
                     entries = self._memory.setdefault(resource, TTLCache(10_000, self.ttl))
                     entries[field] = value
             return
-        if self.use_redis() is None or self._store_if_current is None:
+        if self.use_redis(resource) is None or self._store_if_current is None:
             return
         try:
             self._store_if_current(
@@ -115,21 +152,35 @@ class ResponseCache:
             self._redis_failed(error)
 
     def invalidate(self, resource: str) -> None:
-        """Forget every cached read of `resource`, here and on every worker."""
+        """Forget every cached read of `resource`, here and on every worker (later if owed)."""
         with self._lock:
             self._generations[resource] = self._generations.get(resource, 0) + 1
             self._memory.pop(resource, None)
         if self.redis is None:
             return
+        # While backing off, Redis is not even tried: a write waits on it for no timeout.
+        if not self._backoff.available() or not self._invalidate_in_redis(self.redis, resource):
+            with self._lock:
+                self._owed[resource] = object()
+
+    def _invalidate_in_redis(self, redis: Redis, resource: str) -> bool:
+        """Bump the generation of `resource` and drop its entries; False if Redis failed."""
+        owed = self._owed.get(resource)
         generation_key, entries_key = self.keys(resource)
         try:
-            pipe = self.redis.pipeline(transaction=True)
+            pipe = redis.pipeline(transaction=True)
             pipe.incr(generation_key)
             pipe.delete(entries_key)
             pipe.execute()
         except RedisError as error:
-            # Entries expire within the TTL; the failure is logged for the operator.
-            self._redis_failed(error)
+            self._backoff.failed(error, f"invalidation of cached {resource} owed")
+            return False
+        if owed is not None:
+            with self._lock:
+                # Unless it failed again meanwhile: that failure may postdate this invalidation.
+                if self._owed.get(resource) is owed:
+                    del self._owed[resource]
+        return True
 
 
 @dataclass(frozen=True)
@@ -150,7 +201,7 @@ def prefetch_keys(view: Callable[..., Any] | None) -> tuple[str, str, str, str] 
     """
     resource: str | None = getattr(view, "cached_resource", None)
     cache: ResponseCache = current_app.extensions["shelf.cache"]
-    if resource is None or not cache.enabled or cache.use_redis() is None:
+    if resource is None or not cache.enabled or cache.use_redis(resource) is None:
         return None
     generation_key, entries_key = cache.keys(resource)
     return resource, generation_key, entries_key, _cache_field()
@@ -252,5 +303,6 @@ def init_app(app: APIFlask, settings: Settings) -> None:
         redis,
         prefix=settings.redis_key_prefix,
         ttl=settings.cache_ttl,
+        backoff=app.extensions["shelf.redis_backoff"],
         enabled=settings.cache_enabled and coherent,
     )

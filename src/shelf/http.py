@@ -28,7 +28,14 @@ from shelf.errors import (
 )
 from shelf.observability import REQUEST_ID_ENVIRON
 
-__all__ = ["REQUEST_ID_HEADER", "RequestEnvelope", "check_if_match", "if_match", "init_app"]
+__all__ = [
+    "REQUEST_ID_HEADER",
+    "RequestEnvelope",
+    "check_if_match",
+    "if_match",
+    "init_app",
+    "vary_on_origin",
+]
 
 REQUEST_ID_HEADER = "X-Request-ID"
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
@@ -125,6 +132,16 @@ def _finish(response: Response) -> Response:
         environ = request.environ
         if "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ:
             response.make_conditional(request)
+    return response
+
+
+def vary_on_origin(response: Response) -> Response:
+    """With CORS on, say that every answer depends on Origin, allowed or not.
+
+    flask-cors says so only to allowed origins; a shared cache could otherwise hand the answer
+    it stored for a refused origin (without CORS headers) to an allowed one.
+    """
+    response.vary.add("Origin")
     return response
 
 

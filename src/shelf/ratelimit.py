@@ -1,8 +1,9 @@
 """Rate limits per principal (or per client IP when anonymous), in fixed windows.
 
 Counters live in Redis when configured, so every worker shares them; without Redis, or for a few
-seconds after a Redis failure, each process counts in memory. Operational endpoints and docs are
-exempt. `ENDPOINT_RATE_LIMITS` adds stricter limits to single endpoints.
+seconds after a Redis failure (the backoff shared with the cache), each process counts in memory,
+in a bounded table that forgets windows once they end. Operational endpoints and docs are exempt.
+`ENDPOINT_RATE_LIMITS` adds stricter limits to single endpoints.
 
 Written here rather than with Flask-Limiter on purpose: Flask-Limiter measured about 570 us of
 CPU per request on this service (three to four Redis calls, one to count and more to read the
@@ -16,10 +17,12 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from apiflask import APIFlask
+from cachetools import TTLCache
 from flask import Response, current_app, g, request
 from limits import RateLimitItem
 from limits import parse as parse_limit
@@ -34,6 +37,9 @@ from shelf.security import current_principal
 __all__ = ["RateLimiter", "check_endpoints", "init_app"]
 
 EXEMPT_BLUEPRINTS = frozenset({"ops", "docs", "openapi"})
+# Windows counted in process at most (one per limit and caller), some 40 MB: past it the least
+# recently counted are dropped, and those callers start a new window.
+MEMORY_WINDOWS = 100_000
 # For each limit key: count the hit, start the window's clock on the first one, read what is left
 # of it. Then, for a cached read, fetch the cache entry and its generation in the same call.
 COUNT_HITS = """
@@ -71,7 +77,10 @@ class WindowState:
 
 
 class RateLimiter:
-    """Counts requests per caller in fixed windows and refuses those over a limit."""
+    """Counts requests per caller in fixed windows and refuses those over a limit.
+
+    `backoff` is shared with the app's other Redis users; `clock` times the in-process windows.
+    """
 
     def __init__(
         self,
@@ -79,6 +88,10 @@ class RateLimiter:
         prefix: str,
         default: RateLimitItem,
         per_endpoint: dict[str, RateLimitItem],
+        *,
+        backoff: RedisBackoff,
+        clock: Callable[[], float] = time.monotonic,
+        memory_windows: int = MEMORY_WINDOWS,
     ) -> None:
         self.redis = redis
         self.prefix = f"{prefix}limits:"
@@ -86,9 +99,15 @@ class RateLimiter:
         self.per_endpoint = per_endpoint
         self._count_hits = redis.register_script(COUNT_HITS) if redis is not None else None
         self._pinned = PinnedClient(redis) if redis is not None else None
-        self._memory: dict[str, tuple[int, float]] = {}
+        # Each count re-arms its entry for the longest window, which outlasts the entry's own
+        # window (begun at its first count): only ended windows expire.
+        longest = max(limit.get_expiry() for limit in (default, *per_endpoint.values()))
+        self._memory: TTLCache[str, tuple[int, float]] = TTLCache(
+            memory_windows, longest, timer=clock
+        )
+        self._clock = clock
         self._lock = threading.Lock()
-        self._backoff = RedisBackoff()
+        self._backoff = backoff
 
     def hit(
         self,
@@ -132,7 +151,7 @@ class RateLimiter:
         return counts
 
     def _count_in_memory(self, keys: list[str], windows_ms: list[Any]) -> list[int]:
-        now = time.monotonic()
+        now = self._clock()
         counts: list[int] = []
         with self._lock:
             for key, window_ms in zip(keys, windows_ms, strict=True):
@@ -189,6 +208,7 @@ def init_app(app: APIFlask, settings: Settings) -> RateLimiter:
         per_endpoint={
             name: parse_limit(text) for name, text in settings.endpoint_rate_limits.items()
         },
+        backoff=app.extensions["shelf.redis_backoff"],
     )
     app.extensions["shelf.limiter"] = limiter
     app.before_request(_check)

@@ -1,4 +1,8 @@
-"""The shared Redis client: one blocking connection pool per process, every call time-bounded."""
+"""The shared Redis client: one blocking connection pool per process, every call time-bounded.
+
+Its users share one `RedisBackoff`, so that after a failure none of them waits on Redis again
+for a few seconds.
+"""
 
 from __future__ import annotations
 
@@ -86,8 +90,9 @@ class PinnedClient(threading.local):
 class RedisBackoff:
     """After a Redis failure, skip Redis for a few seconds.
 
-    A dead or hanging server then costs one timeout per worker now and then, not one per
-    request; callers fall back (no cache, in-process counting) meanwhile.
+    One is shared by every user of an app's client (rate limiter, cache, invalidation), so a
+    dead or hanging server costs a process one socket timeout every few seconds, and a request
+    at most one; callers fall back (no cache, in-process counting) meanwhile.
     """
 
     def __init__(self, seconds: float = 5.0) -> None:
