@@ -1,0 +1,186 @@
+"""Where cached responses live: one Redis hash per resource type, or process memory.
+
+Each cached resource type is one Redis hash (field = caller visibility + path + sorted query),
+so a write invalidates every cached read of that type, on every worker, with one DEL. A
+generation number per type keeps a slow reader from storing what a write has just made stale.
+
+An invalidation that does not reach Redis (it fails, or Redis is backing off after a failure) is
+owed: the process retries it before it uses the Redis cache again, and does not serve that
+resource from Redis until it succeeds. Other processes may serve the stale entries until then,
+never longer than CACHE_TTL: every entry carries the time it was stored, and an entry older
+than the TTL is a miss. (Redis 7.0 cannot expire single fields of a hash.)
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from cachetools import TTLCache
+from redis import Redis, RedisError
+
+from shelf.redis_client import RedisBackoff
+
+__all__ = ["ResponseCache"]
+
+
+# Store an entry only if no write invalidated the resource since the read began; otherwise a
+# slow reader could put back data that a concurrent write had just made stale. Each store keeps
+# the hash alive for another TTL; each entry carries its own storage time against the TTL.
+STORE_IF_CURRENT = """
+if (redis.call('GET', KEYS[1]) or '0') == ARGV[1] then
+  redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+  redis.call('EXPIRE', KEYS[2], ARGV[4])
+end
+"""
+
+
+class ResponseCache:
+    """Look up, store and invalidate cached responses by resource type.
+
+    Each resource type has a generation number, bumped by every invalidation; a lookup returns
+    the generation it saw, and a store is dropped if the generation has moved on since.
+    `backoff` is shared with the app's other Redis users.
+    """
+
+    def __init__(
+        self,
+        redis: Redis | None,
+        prefix: str,
+        ttl: int,
+        *,
+        backoff: RedisBackoff,
+        enabled: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.ttl = ttl
+        self._clock = clock
+        self.enabled = enabled
+        self._memory: dict[str, TTLCache[str, bytes]] = {}
+        self._generations: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._backoff = backoff
+        self._store_if_current = redis.register_script(STORE_IF_CURRENT) if redis else None
+        # Resource -> a token of the latest failure; a retry settles only the failures before it.
+        self._owed: dict[str, object] = {}
+        self._retrying = threading.Lock()
+
+    def use_redis(self, resource: str) -> Redis | None:
+        """The Redis client for `resource`; None without Redis, while backing off or owing."""
+        if self.redis is None or not self._backoff.available():
+            return None
+        if self._owed and not self._settle_owed(self.redis, resource):  # hot path: `_owed` only
+            return None
+        return self.redis
+
+    def _settle_owed(self, redis: Redis, resource: str) -> bool:
+        """Retry the owed invalidations; whether `resource` may now be served from Redis."""
+        # One thread retries; meanwhile the others keep what is still owed out of the cache.
+        if self._retrying.acquire(blocking=False):
+            try:
+                with self._lock:
+                    owed = list(self._owed)
+                if not all(self._invalidate_in_redis(redis, name) for name in owed):
+                    return False
+            finally:
+                self._retrying.release()
+        return resource not in self._owed
+
+    def pack(self, etag: str, body: bytes) -> bytes:
+        """An entry: the time it is stored, the ETag and the body."""
+        return b"%d\n%s\n%s" % (self._clock(), etag.encode(), body)
+
+    def unpack(self, entry: bytes | None) -> tuple[str, bytes] | None:
+        """(ETag, body) of an entry stored less than the TTL ago; None otherwise."""
+        if entry is None:
+            return None
+        try:
+            stored_at, etag, body = entry.split(b"\n", 2)
+            fresh = self._clock() - int(stored_at) <= self.ttl
+        except ValueError:  # an entry in an older layout, left by an earlier release
+            return None
+        return (etag.decode(), body) if fresh else None
+
+    def _redis_failed(self, error: RedisError) -> None:
+        self._backoff.failed(error, "response cache bypassed")
+
+    def keys(self, resource: str) -> tuple[str, str]:
+        """The Redis keys of `resource`: its generation counter and its entries."""
+        return f"{self.prefix}cache:{resource}:gen", f"{self.prefix}cache:{resource}"
+
+    def lookup(self, resource: str, field: str) -> tuple[bytes | None, str | None]:
+        """The cached entry (or None) and the generation to hand back to `store`.
+
+        A generation of None means the cache cannot be used right now.
+        """
+        if self.redis is None:
+            with self._lock:
+                entries = self._memory.get(resource)
+                entry = entries.get(field) if entries is not None else None
+                return entry, str(self._generations.get(resource, 0))
+        client = self.use_redis(resource)
+        if client is None:
+            return None, None
+        generation_key, entries_key = self.keys(resource)
+        try:
+            pipe = client.pipeline(transaction=False)
+            pipe.hget(entries_key, field)
+            pipe.get(generation_key)
+            entry, generation = pipe.execute()
+        except RedisError as error:
+            self._redis_failed(error)
+            return None, None
+        return entry, (generation or b"0").decode()
+
+    def store(self, resource: str, field: str, value: bytes, generation: str | None) -> None:
+        """Keep an entry until the next write to `resource` or the TTL, if still current."""
+        if generation is None:
+            return
+        if self.redis is None:
+            with self._lock:
+                if str(self._generations.get(resource, 0)) == generation:
+                    entries = self._memory.setdefault(resource, TTLCache(10_000, self.ttl))
+                    entries[field] = value
+            return
+        if self.use_redis(resource) is None or self._store_if_current is None:
+            return
+        try:
+            self._store_if_current(
+                keys=list(self.keys(resource)), args=[generation, field, value, self.ttl]
+            )
+        except RedisError as error:
+            self._redis_failed(error)
+
+    def invalidate(self, resource: str) -> None:
+        """Forget every cached read of `resource`, here and on every worker (later if owed)."""
+        with self._lock:
+            self._generations[resource] = self._generations.get(resource, 0) + 1
+            self._memory.pop(resource, None)
+        if self.redis is None:
+            return
+        # While backing off, Redis is not even tried: a write waits on it for no timeout.
+        if not self._backoff.available() or not self._invalidate_in_redis(self.redis, resource):
+            with self._lock:
+                self._owed[resource] = object()
+
+    def _invalidate_in_redis(self, redis: Redis, resource: str) -> bool:
+        """Bump the generation of `resource` and drop its entries; False if Redis failed."""
+        owed = self._owed.get(resource)
+        generation_key, entries_key = self.keys(resource)
+        try:
+            pipe = redis.pipeline(transaction=True)
+            pipe.incr(generation_key)
+            pipe.delete(entries_key)
+            pipe.execute()
+        except RedisError as error:
+            self._backoff.failed(error, f"invalidation of cached {resource} owed")
+            return False
+        if owed is not None:
+            with self._lock:
+                # Unless it failed again meanwhile: that failure may postdate this invalidation.
+                if self._owed.get(resource) is owed:
+                    del self._owed[resource]
+        return True
