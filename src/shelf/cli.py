@@ -193,10 +193,10 @@ def _lifetime(ctx: click.Context, param: click.Parameter, text: str | None) -> t
     if len(text) < 2 or text[-1] not in units or not text[:-1].isascii() or not text[:-1].isdigit():
         raise click.BadParameter("use a number and a unit: 90d, 12h or 30m")
     try:
-        lifetime = timedelta(**{units[text[-1]]: int(text[:-1])})
+        lifetime: timedelta | None = timedelta(**{units[text[-1]]: int(text[:-1])})
     except OverflowError:
-        lifetime = MAX_KEY_LIFETIME + timedelta(days=1)
-    if lifetime > MAX_KEY_LIFETIME:
+        lifetime = None
+    if lifetime is None or lifetime > MAX_KEY_LIFETIME:
         raise click.BadParameter("at most 36500d (100 years); omit --expires-in for no expiry")
     return lifetime
 

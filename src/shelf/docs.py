@@ -114,26 +114,24 @@ def _example_of(schema: dict[str, Any], components: dict[str, Any]) -> Any:
     return examples[0] if examples else None
 
 
-def _problem(description: str, **headers: str) -> dict[str, Any]:
+def _retry_later(description: str, retry_after: str) -> dict[str, Any]:
+    """A problem response that carries Retry-After."""
     return {
         "description": description,
         "content": {ERROR_CONTENT: {"schema": {"$ref": "#/components/schemas/HTTPError"}}},
-        "headers": {
-            name: {"description": text, "schema": {"type": "integer"}}
-            for name, text in headers.items()
-        },
+        "headers": {"Retry-After": {"description": retry_after, "schema": {"type": "integer"}}},
     }
 
 
 # What any API operation may answer, whatever it does: limits and unavailable dependencies.
 EVERY_API_OPERATION = {
-    "429": _problem(
+    "429": _retry_later(
         "Too many requests for this caller; retry after the number of seconds in Retry-After.",
-        **{"Retry-After": "Seconds until the limit's window resets."},
+        "Seconds until the limit's window resets.",
     ),
-    "503": _problem(
+    "503": _retry_later(
         "A dependency (the database) is unavailable or busy; retry after Retry-After seconds.",
-        **{"Retry-After": "Seconds to wait before retrying."},
+        "Seconds to wait before retrying.",
     ),
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
@@ -31,13 +32,13 @@ HINTS: dict[str, str] = {
 DEFAULT_HINT = "Check the value against the schema at /openapi.json."
 
 
-def _is_control(ch: str) -> bool:
-    return (ord(ch) < 32 and ch not in "\n\r\t") or 0x7F <= ord(ch) <= 0x9F
+# C0 controls but tab, newline and carriage return; DEL; C1 controls.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def _no_control_characters(value: str) -> str:
     # PostgreSQL text cannot hold NUL, and no field here has a use for control characters.
-    if any(map(_is_control, value)):
+    if CONTROL_CHARACTERS.search(value):
         raise PydanticCustomError(
             "control_characters",
             "contains control characters",
