@@ -13,7 +13,7 @@ from flask_sqlalchemy_lite import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import Pool
 from sqlalchemy.types import TypeDecorator
 
@@ -82,17 +82,14 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 @contextmanager
-def read_only(session: Session) -> Iterator[Connection]:
+def read_only(engine: Engine) -> Iterator[Connection]:
     """A connection for hot reads: autocommit, so no BEGIN and ROLLBACK round trips.
 
-    Each statement sees committed data, as in the session's READ COMMITTED transactions. A
-    session bound to one connection (as in isolated tests) is read through that connection.
+    Each statement sees committed data, as in the session's READ COMMITTED transactions. Reads
+    take the engine (`db.engine`), not a session: no ORM session is built for a request that
+    only reads.
     """
-    bind = session.get_bind()
-    if not isinstance(bind, Engine):
-        yield session.connection()
-        return
-    with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         yield connection
 
 

@@ -1,10 +1,13 @@
-"""Business rules of the catalogue. Public functions take the session and own the transaction."""
+"""Business rules of the catalogue.
+
+Writes take the session and own its transaction; reads take the engine and use no transaction.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, or_, select
+from sqlalchemy import Engine, Row, Select, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -54,9 +57,9 @@ def etag(book: Book | Row[Any]) -> str:
     return f'"book-{book.id}-v{book.version}"'
 
 
-def list_books(session: Session, query: BookQuery) -> tuple[list[Row[Any]], int]:
+def list_books(engine: Engine, query: BookQuery) -> tuple[list[Row[Any]], int]:
     """One page of books matching the filters (plain rows), and how many match in all."""
-    with read_only(session) as connection:
+    with read_only(engine) as connection:
         return paginate(connection, _filtered(query), query)
 
 
@@ -68,12 +71,12 @@ def get_book(session: Session, book_id: int) -> Book:
     return book
 
 
-def read_book(session: Session, book_id: int) -> Row[Any]:
+def read_book(engine: Engine, book_id: int) -> Row[Any]:
     """The book with this id as a plain row, for reading only; or NotFoundError."""
     row = None
     if 0 < book_id <= MAX_ID:
         # A Core statement outside a transaction: one round trip and no ORM identity map.
-        with read_only(session) as connection:
+        with read_only(engine) as connection:
             row = connection.execute(BY_ID, {"id": book_id}).first()
     if row is None:
         raise NotFoundError(f"There is no book with id {book_id}.")

@@ -1,4 +1,7 @@
-"""Business rules of templates. Public functions take the session and own the transaction."""
+"""Business rules of templates.
+
+Writes take the session and own its transaction; reads take the engine and use no transaction.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Engine, Row, Select, bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -23,11 +26,13 @@ __all__ = [
     "etag",
     "get_template",
     "list_templates",
+    "read_template",
     "replace_template",
     "update_template",
 ]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+BY_ID = select(Template.__table__).where(Template.__table__.c.templateid == bindparam("templateid"))
 
 
 def _filtered(query: TemplateQuery) -> Select[Template]:
@@ -37,16 +42,26 @@ def _filtered(query: TemplateQuery) -> Select[Template]:
     return statement.order_by(*query.order_by(Template))
 
 
-def etag(template: Template) -> str:
+def etag(template: Template | Row[Any]) -> str:
     """A strong ETag that changes on every write: `modified` is the row's version."""
     micros = (template.modified - EPOCH) // timedelta(microseconds=1)
     return f'"tpl-{template.templateid}-{micros}"'
 
 
-def list_templates(session: Session, query: TemplateQuery) -> tuple[list[Row[Any]], int]:
+def list_templates(engine: Engine, query: TemplateQuery) -> tuple[list[Row[Any]], int]:
     """One page of templates matching the filter (plain rows), and how many match in all."""
-    with read_only(session) as connection:
+    with read_only(engine) as connection:
         return paginate(connection, _filtered(query), query)
+
+
+def read_template(engine: Engine, templateid: uuid.UUID) -> Row[Any]:
+    """The template with this id as a plain row, for reading only; or NotFoundError."""
+    # A Core statement outside a transaction: one round trip and no ORM identity map.
+    with read_only(engine) as connection:
+        row = connection.execute(BY_ID, {"templateid": templateid}).first()
+    if row is None:
+        raise NotFoundError(f"There is no template with id {templateid}.")
+    return row
 
 
 def get_template(session: Session, templateid: uuid.UUID) -> Template:
