@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shelf import cache, docs, errors, http, observability, ops, ratelimit, security
 from shelf.books.routes import bp as books_bp
+from shelf.cache_shortcut import CachedReadShortcut
 from shelf.config import Settings
 from shelf.content_templates.routes import bp as templates_bp
 from shelf.db import db, engine_options
@@ -84,6 +85,10 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     # One for the limiter, the cache and invalidation alike: a request waits on a failing Redis
     # for one socket timeout at most, not one per Redis user.
     app.extensions["shelf.redis_backoff"] = RedisBackoff()
+    # WSGI layers, innermost first: the cache shortcut, ProxyFix, then (http.init_app) the
+    # request envelope. With CORS on, every answer depends on Origin, so Flask answers them all.
+    if settings.cache_enabled and not settings.cors_origins:
+        app.wsgi_app = CachedReadShortcut(app, settings.api_prefix)  # type: ignore[method-assign]
     if settings.trusted_proxies:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)  # type: ignore[method-assign]

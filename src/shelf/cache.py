@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from apiflask import APIFlask
-from flask import Response, current_app, g, has_app_context, request
+from flask import Request, Response, current_app, g, has_app_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -23,9 +23,18 @@ from shelf.cache_store import ResponseCache
 from shelf.config import Settings
 from shelf.security import current_principal
 
-__all__ = ["Prefetch", "cached", "init_app", "prefetch_keys"]
+__all__ = [
+    "Prefetch",
+    "cache_field",
+    "cached",
+    "hit_response",
+    "init_app",
+    "prefetch_keys",
+    "public_cache_control",
+]
 
 TOUCHED = "shelf.touched_tables"
+CACHE_FIELD_ENVIRON = "shelf.cache_field"  # where a request's cache field is kept, once computed
 CACHED_RESOURCES: set[str] = set()  # table names with cached reads, filled as views are declared
 
 
@@ -39,30 +48,45 @@ class Prefetch:
     generation: str
 
 
-def prefetch_keys(view: Callable[..., Any] | None) -> tuple[str, str, str, str] | None:
+def prefetch_keys(
+    cache: ResponseCache, view: Callable[..., Any] | None, request: Request, authenticated: bool
+) -> tuple[str, str, str, str] | None:
     """(resource, generation key, entries key, field) when `view` serves from the Redis cache.
 
     The rate limiter fetches these with its own script call, so a cached read costs one Redis
     round trip in all.
     """
     resource: str | None = getattr(view, "cached_resource", None)
-    cache: ResponseCache = current_app.extensions["shelf.cache"]
     if resource is None or not cache.enabled or cache.use_redis(resource) is None:
         return None
     generation_key, entries_key = cache.keys(resource)
-    return resource, generation_key, entries_key, _cache_field()
+    return resource, generation_key, entries_key, cache_field(request, authenticated)
 
 
-def _cache_field() -> str:
+def cache_field(request: Request, authenticated: bool) -> str:
     """What identifies a cached read: the caller's visibility, the path and the sorted query."""
-    field: str | None = g.get("cache_field")
+    visibility = "auth" if authenticated else "anon"
+    memo = f"{CACHE_FIELD_ENVIRON}.{visibility}"
+    field: str | None = request.environ.get(memo)
     if field is None:
-        visibility = "auth" if current_principal() else "anon"
         query = request.environ.get("QUERY_STRING", "")
         if query:
             query = urlencode(sorted(request.args.items(multi=True)))
-        field = g.cache_field = f"{visibility}|{request.path}?{query}"
+        field = request.environ[memo] = f"{visibility}|{request.path}?{query}"
     return field
+
+
+def hit_response(response_class: type[Response], hit: tuple[str, bytes]) -> Response:
+    """The answer from a cache entry: (ETag, body)."""
+    return response_class(
+        hit[1], headers=[("ETag", hit[0]), ("X-Cache", "HIT")], mimetype="application/json"
+    )
+
+
+def public_cache_control(response: Response, settings: Settings) -> Response:
+    """Let shared caches keep an anonymous read for CACHE_PUBLIC_MAX_AGE seconds."""
+    response.headers["Cache-Control"] = f"public, max-age={settings.cache_public_max_age}"
+    return response
 
 
 def cached(resource: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -76,7 +100,8 @@ def cached(resource: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             cache: ResponseCache = current_app.extensions["shelf.cache"]
             if not cache.enabled:
                 return current_app.make_response(view(*args, **kwargs))
-            field = _cache_field()
+            principal = current_principal()
+            field = cache_field(request, authenticated=principal is not None)
             generation: str | None
             prefetched: Prefetch | None = g.pop("cache_prefetch", None)
             if prefetched is not None and (prefetched.resource, prefetched.field) == (
@@ -88,11 +113,7 @@ def cached(resource: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                 entry, generation = cache.lookup(resource, field)
             hit = cache.unpack(entry)
             if hit is not None:
-                response = current_app.response_class(
-                    hit[1],
-                    headers=[("ETag", hit[0]), ("X-Cache", "HIT")],
-                    mimetype="application/json",
-                )
+                response = hit_response(current_app.response_class, hit)
             else:
                 response = current_app.make_response(view(*args, **kwargs))
                 if response.status_code == 200:
@@ -101,11 +122,8 @@ def cached(resource: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                     stored = cache.pack(response.headers["ETag"], response.get_data())
                     cache.store(resource, field, stored, generation)
                 response.headers["X-Cache"] = "MISS"
-            if current_principal() is None:
-                settings: Settings = current_app.extensions["shelf.settings"]
-                response.headers["Cache-Control"] = (
-                    f"public, max-age={settings.cache_public_max_age}"
-                )
+            if principal is None:
+                public_cache_control(response, current_app.extensions["shelf.settings"])
             return response
 
         wrapper.cached_resource = resource  # type: ignore[attr-defined]

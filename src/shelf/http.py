@@ -30,7 +30,9 @@ from shelf.observability import REQUEST_ID_ENVIRON
 
 __all__ = [
     "REQUEST_ID_HEADER",
+    "ROUTE_ENVIRON",
     "RequestEnvelope",
+    "answer_conditionally",
     "check_if_match",
     "if_match",
     "init_app",
@@ -46,6 +48,7 @@ SECURITY_HEADERS = (
     ("Referrer-Policy", "no-referrer"),
 )
 UNMATCHED = "<unmatched>"  # the route label of a request no route matched
+ROUTE_ENVIRON = "shelf.route"  # the route of a request answered outside Flask (cache_shortcut)
 StartResponse = Callable[..., Any]
 
 
@@ -75,7 +78,7 @@ class RequestEnvelope:
             nonlocal status, route
             status = status_line[:3]
             rule = request.url_rule if has_request_context() else None
-            route = rule.rule if rule is not None else UNMATCHED
+            route = rule.rule if rule is not None else environ.get(ROUTE_ENVIRON, UNMATCHED)
             present = {name.lower() for name, _ in headers}
             headers.extend(h for h in SECURITY_HEADERS if h[0].lower() not in present)
             headers.append((REQUEST_ID_HEADER, request_id))
@@ -127,11 +130,16 @@ def _finish(response: Response) -> Response:
     if request.method == "GET" and response.status_code == 200 and response.is_json:
         if "ETag" not in response.headers:
             response.add_etag()
-        # Only a conditional request can be answered 304, and werkzeug's check (which also
-        # formats a Date header the server adds anyway) costs ~30 us: run it only then.
-        environ = request.environ
-        if "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ:
-            response.make_conditional(request)
+        answer_conditionally(response, request.environ)
+    return response
+
+
+def answer_conditionally(response: Response, environ: dict[str, Any]) -> Response:
+    """304 Not Modified when the request's If-None-Match / If-Modified-Since still hold."""
+    # Only a conditional request can be answered 304, and werkzeug's check (which also formats
+    # a Date header the server adds anyway) costs ~30 us: run it only then.
+    if "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ:
+        response.make_conditional(environ)
     return response
 
 

@@ -34,9 +34,19 @@ from shelf.errors import RateLimitedError
 from shelf.redis_client import PinnedClient, RedisBackoff
 from shelf.security import current_principal
 
-__all__ = ["RateLimiter", "check_endpoints", "init_app"]
+__all__ = [
+    "COUNTED_ENVIRON",
+    "RateLimiter",
+    "add_headers",
+    "anonymous_identity",
+    "check_endpoints",
+    "exceeded",
+    "init_app",
+    "tightest",
+]
 
 EXEMPT_BLUEPRINTS = frozenset({"ops", "docs", "openapi"})
+COUNTED_ENVIRON = "shelf.rate_limit_counted"  # (windows, prefetch) counted before Flask
 # Windows counted in process at most (one per limit and caller), some 40 MB: past it the least
 # recently counted are dropped, and those callers start a new window.
 MEMORY_WINDOWS = 100_000
@@ -163,31 +173,51 @@ class RateLimiter:
         return counts
 
 
+def anonymous_identity(remote_addr: str | None) -> str:
+    """Whom an anonymous request is counted against: its client address."""
+    return f"ip:{remote_addr}"
+
+
 def _identity() -> str:
     principal = current_principal()
-    return principal.subject if principal else f"ip:{request.remote_addr}"
+    return principal.subject if principal else anonymous_identity(request.remote_addr)
+
+
+def tightest(windows: list[WindowState]) -> WindowState:
+    """The window with the fewest requests left: the one the response headers describe."""
+    return min(windows, key=lambda window: window.remaining)
+
+
+def exceeded(windows: list[WindowState]) -> list[WindowState]:
+    """The windows this request went over."""
+    return [window for window in windows if window.count > window.limit.amount]
 
 
 def _check() -> None:
     if request.blueprint in EXEMPT_BLUEPRINTS or request.endpoint == "static":
         return
-    limiter: RateLimiter = current_app.extensions["shelf.limiter"]
-    prefetch = prefetch_keys(current_app.view_functions.get(request.endpoint or ""))
-    windows, g.cache_prefetch = limiter.hit(_identity(), request.endpoint, prefetch)
-    tightest = min(windows, key=lambda window: window.remaining)
-    g.rate_limit = tightest
-    exceeded = [window for window in windows if window.count > window.limit.amount]
-    if exceeded:
-        wait = max(window.reset_seconds for window in exceeded)
+    # A request the cache shortcut looked at was counted there; it is not counted twice.
+    counted = request.environ.pop(COUNTED_ENVIRON, None)
+    if counted is None:
+        limiter: RateLimiter = current_app.extensions["shelf.limiter"]
+        view = current_app.view_functions.get(request.endpoint or "")
+        cache = current_app.extensions["shelf.cache"]
+        prefetch = prefetch_keys(cache, view, request, current_principal() is not None)
+        counted = limiter.hit(_identity(), request.endpoint, prefetch)
+    windows, g.cache_prefetch = counted
+    g.rate_limit = tightest(windows)
+    over = exceeded(windows)
+    if over:
+        wait = max(window.reset_seconds for window in over)
         raise RateLimitedError(
-            f"Too many requests: the limit is {exceeded[0].limit}. Wait the number of seconds "
+            f"Too many requests: the limit is {over[0].limit}. Wait the number of seconds "
             "in Retry-After, then try again.",
             headers={"Retry-After": str(wait)},
         )
 
 
-def _add_headers(response: Response) -> Response:
-    window: WindowState | None = g.get("rate_limit")
+def add_headers(response: Response, window: WindowState | None) -> Response:
+    """Tell the caller where it stands in `window` (RateLimit-* headers)."""
     if window is not None:
         response.headers.extend(
             [
@@ -197,6 +227,10 @@ def _add_headers(response: Response) -> Response:
             ]
         )
     return response
+
+
+def _add_headers(response: Response) -> Response:
+    return add_headers(response, g.get("rate_limit"))
 
 
 def init_app(app: APIFlask, settings: Settings) -> RateLimiter:

@@ -24,6 +24,7 @@ __all__ = [
     "auth",
     "clear_key_cache",
     "current_principal",
+    "has_credentials",
     "init_app",
 ]
 
@@ -39,6 +40,8 @@ SCOPES = (
     "admin",
 )
 API_KEY_HEADER = "X-API-KEY"
+# Where a request carries credentials, in the WSGI environ.
+CREDENTIAL_ENVIRON_KEYS = ("HTTP_X_API_KEY", "HTTP_AUTHORIZATION")
 KEY_CACHE_SECONDS = 1.0  # a revoked key stops working within this long on every worker
 
 
@@ -77,6 +80,11 @@ def current_principal() -> Principal | None:
     """The caller of this request, or None when anonymous or not recognised."""
     principal: Principal | None = g.get("principal")
     return principal
+
+
+def has_credentials(environ: dict[str, Any]) -> bool:
+    """Whether the request carries credentials, valid or not."""
+    return any(environ.get(key) for key in CREDENTIAL_ENVIRON_KEYS)
 
 
 def _principal_for_key(secret: str) -> Principal | None:

@@ -1,0 +1,86 @@
+"""Anonymous cache hits, answered before Flask builds its request.
+
+A cache hit is the hottest path of the service, and most of its time went to Flask itself: the
+request and app contexts, the hooks, the view's decorators and the response they build around a
+body that is already made. `CachedReadShortcut` answers an anonymous GET of a cached view from
+the cache with the same parts Flask would use: Flask's own request class and URL map, the app's
+rate limiter (one Redis call that also fetches the entry) and the cache's response builders. The
+answer is the one the view would give, byte for byte and header for header (tested).
+
+Anything else goes on to Flask unchanged: a request with credentials, another method, a route
+that is not cached, a miss, or a caller over its limit (Flask answers 429). What the shortcut
+counted goes along with it, so no request is counted twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Flask, Response
+from werkzeug.exceptions import HTTPException
+
+from shelf import ratelimit
+from shelf.cache import cache_field, hit_response, prefetch_keys, public_cache_control
+from shelf.cache_store import ResponseCache
+from shelf.http import ROUTE_ENVIRON, answer_conditionally
+from shelf.security import has_credentials
+
+__all__ = ["CachedReadShortcut"]
+
+StartResponse = Callable[..., Any]
+
+
+class CachedReadShortcut:
+    """WSGI middleware answering anonymous cache hits under `api_prefix` without Flask."""
+
+    def __init__(self, app: Flask, api_prefix: str) -> None:
+        self.app = app
+        self.wsgi_app = app.wsgi_app
+        self.api_prefix = api_prefix
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if (
+            environ["REQUEST_METHOD"] == "GET"
+            and environ.get("PATH_INFO", "").startswith(self.api_prefix)
+            and not has_credentials(environ)
+        ):
+            response = self._cached_answer(environ)
+            if response is not None:
+                return response(environ, start_response)
+        return self.wsgi_app(environ, start_response)
+
+    def _cached_answer(self, environ: dict[str, Any]) -> Response | None:
+        app = self.app
+        request = app.request_class(environ, populate_request=False)
+        try:
+            adapter = app.create_url_adapter(request)
+            rule, _ = adapter.match(return_rule=True)  # type: ignore[union-attr]
+        except HTTPException:  # no such route, another method, a redirect: Flask answers
+            return None
+        cache: ResponseCache = app.extensions["shelf.cache"]
+        view = app.view_functions[rule.endpoint]
+        resource: str | None = getattr(view, "cached_resource", None)
+        if resource is None or not cache.enabled:
+            return None
+        limiter: ratelimit.RateLimiter = app.extensions["shelf.limiter"]
+        windows, fetched = limiter.hit(
+            ratelimit.anonymous_identity(request.remote_addr),
+            rule.endpoint,
+            prefetch_keys(cache, view, request, authenticated=False),
+        )
+        environ[ratelimit.COUNTED_ENVIRON] = windows, fetched
+        if ratelimit.exceeded(windows):
+            return None
+        if fetched is not None:
+            entry = fetched.entry
+        else:  # the cache is in process memory, or Redis is backing off
+            entry, _ = cache.lookup(resource, cache_field(request, authenticated=False))
+        hit = cache.unpack(entry)
+        if hit is None:
+            return None
+        environ[ROUTE_ENVIRON] = rule.rule
+        response = hit_response(app.response_class, hit)
+        public_cache_control(response, app.extensions["shelf.settings"])
+        ratelimit.add_headers(response, ratelimit.tightest(windows))
+        return answer_conditionally(response, environ)

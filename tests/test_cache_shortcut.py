@@ -1,0 +1,182 @@
+"""Anonymous cache hits answered before Flask: the same answers as the view, counted once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from apiflask import APIFlask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from shelf.app import create_app
+from shelf.cache_shortcut import CachedReadShortcut
+from shelf.db import db
+from shelf.security import clear_key_cache
+from tests.books.test_routes import BOOKS, create
+from tests.conftest import _empty_tables, make_settings
+
+# Headers that differ between any two requests, whichever path answers them.
+PER_REQUEST = {"X-Request-ID", "RateLimit-Remaining"}
+
+
+@pytest.fixture(params=["memory", "redis"])
+def shortcut_app(
+    request: pytest.FixtureRequest, sqlite_url: str, redis_url: str, redis_prefix: str
+) -> Iterator[APIFlask]:
+    """An app on SQLite whose cache lives in process memory or in Redis."""
+    redis = {"redis_url": redis_url, "redis_key_prefix": redis_prefix}
+    settings = make_settings(
+        database_url=sqlite_url,
+        default_rate_limit=1000,
+        endpoint_rate_limits="books.list_books=3/minute",
+        **(redis if request.param == "redis" else {}),
+    )
+    app = create_app(settings)
+    yield app
+    clear_key_cache()
+    with app.app_context():
+        _empty_tables(sqlite_url)
+        db.engine.dispose()
+
+
+@pytest.fixture
+def flask_calls(shortcut_app: APIFlask) -> list[str]:
+    """The paths of the requests Flask itself handled (the shortcut's hits never get there)."""
+    calls: list[str] = []
+
+    @shortcut_app.before_request
+    def _seen() -> None:
+        from flask import request
+
+        calls.append(request.full_path)
+
+    return calls
+
+
+@pytest.fixture
+def writer(shortcut_app: APIFlask, issue_key: Callable[..., str]) -> FlaskClient:
+    client = shortcut_app.test_client()
+    client.environ_base["HTTP_X_API_KEY"] = issue_key("admin")
+    return client
+
+
+@pytest.fixture
+def issue_key(shortcut_app: APIFlask) -> Callable[..., str]:
+    from shelf.auth import service as auth_service
+
+    def issue(*scopes: str) -> str:
+        with shortcut_app.app_context():
+            return auth_service.create_key(db.session, "tests", list(scopes)).secret
+
+    return issue
+
+
+def through_flask(app: APIFlask, path: str, **kwargs: object) -> TestResponse:
+    """The answer Flask's view gives, with the shortcut stepping aside."""
+    shortcut = app.wsgi_app.wsgi_app  # type: ignore[attr-defined]  # the envelope's inner app
+    assert isinstance(shortcut, CachedReadShortcut)
+    cached_answer = shortcut._cached_answer
+    shortcut._cached_answer = lambda environ: None  # type: ignore[method-assign]
+    try:
+        return app.test_client().get(path, **kwargs)
+    finally:
+        shortcut._cached_answer = cached_answer  # type: ignore[method-assign]
+
+
+def same_answer(shortcut: TestResponse, flask: TestResponse) -> None:
+    def stable(response: TestResponse) -> dict[str, str]:
+        return {k: v for k, v in response.headers.items() if k not in PER_REQUEST}
+
+    assert shortcut.status_code == flask.status_code
+    assert stable(shortcut) == stable(flask)
+    assert shortcut.get_data() == flask.get_data()
+
+
+def test_a_hit_is_answered_as_the_view_answers_it(
+    shortcut_app: APIFlask, writer: FlaskClient, flask_calls: list[str]
+) -> None:
+    book = create(writer)
+    anon = shortcut_app.test_client()
+    for path in (f"{BOOKS}/{book['id']}", f"{BOOKS}?per_page=5&sort=title&page=1"):
+        assert anon.get(path).headers["X-Cache"] == "MISS"
+        flask_calls.clear()
+        hit = anon.get(path)
+        assert flask_calls == [], "the hit was answered before Flask"
+        assert hit.headers["X-Cache"] == "HIT"
+        same_answer(hit, through_flask(shortcut_app, path))
+
+
+def test_the_query_order_does_not_matter(shortcut_app: APIFlask, flask_calls: list[str]) -> None:
+    anon = shortcut_app.test_client()
+    anon.get(f"{BOOKS}?page=1&per_page=5")
+    flask_calls.clear()
+    assert anon.get(f"{BOOKS}?per_page=5&page=1").headers["X-Cache"] == "HIT"
+    assert flask_calls == []
+
+
+def test_if_none_match_is_answered_304(
+    shortcut_app: APIFlask, writer: FlaskClient, flask_calls: list[str]
+) -> None:
+    path = f"{BOOKS}/{create(writer)['id']}"
+    anon = shortcut_app.test_client()
+    etag = anon.get(path).headers["ETag"]
+    for offered, status in ((etag, 304), ('"book-0-v0"', 200)):
+        flask_calls.clear()
+        response = anon.get(path, headers={"If-None-Match": offered})
+        assert (response.status_code, flask_calls) == (status, [])
+        same_answer(response, through_flask(shortcut_app, path, headers={"If-None-Match": offered}))
+
+
+def test_each_request_is_counted_once(shortcut_app: APIFlask) -> None:
+    """books.list_books allows 3 a minute: a miss, two hits, then 429 from Flask."""
+    anon = shortcut_app.test_client()
+    answers = [anon.get(BOOKS) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert [a.headers.get("RateLimit-Remaining") for a in answers[:3]] == ["2", "1", "0"]
+    assert answers[3].mimetype == "application/problem+json"
+    assert answers[3].headers["Retry-After"]
+
+
+def test_callers_with_credentials_go_through_flask(
+    shortcut_app: APIFlask, writer: FlaskClient, flask_calls: list[str]
+) -> None:
+    path = f"{BOOKS}/{create(writer)['id']}"
+    shortcut_app.test_client().get(path)
+    for headers in ({"X-API-KEY": "shelf_not-a-key"}, {"Authorization": "Bearer x"}):
+        flask_calls.clear()
+        response = shortcut_app.test_client().get(path, headers=headers)
+        assert len(flask_calls) == 1
+        assert response.status_code == 200  # a public read; an unknown key reads as anonymous
+
+
+@pytest.mark.parametrize("method", ["HEAD", "OPTIONS"])
+def test_other_methods_go_through_flask(
+    shortcut_app: APIFlask, flask_calls: list[str], method: str
+) -> None:
+    anon = shortcut_app.test_client()
+    anon.get(BOOKS)
+    flask_calls.clear()
+    anon.open(BOOKS, method=method)
+    assert len(flask_calls) == 1
+
+
+def test_metrics_name_the_route(shortcut_app: APIFlask, writer: FlaskClient) -> None:
+    path = f"{BOOKS}/{create(writer)['id']}"
+    anon = shortcut_app.test_client()
+
+    def served() -> float:
+        text = anon.get("/metrics").get_data(as_text=True)
+        series = 'shelf_http_requests_total{method="GET",route="/api/v1/books/<int:book_id>"'
+        lines = [line for line in text.splitlines() if line.startswith(series)]
+        return sum(float(line.rsplit(" ", 1)[1]) for line in lines if 'status="200"' in line)
+
+    anon.get(path)
+    before = served()
+    assert anon.get(path).headers["X-Cache"] == "HIT"
+    assert served() == before + 1
+
+
+def test_not_installed_when_cors_is_on(sqlite_url: str) -> None:
+    app = create_app(make_settings(database_url=sqlite_url, cors_origins=["https://a.example"]))
+    assert not isinstance(app.wsgi_app.wsgi_app, CachedReadShortcut)  # type: ignore[attr-defined]
