@@ -9,7 +9,8 @@ answer is the one the view would give, byte for byte and header for header (test
 
 Anything else goes on to Flask unchanged: a request with credentials, another method, a route
 that is not cached, a miss, or a caller over its limit (Flask answers 429). What the shortcut
-counted goes along with it, so no request is counted twice.
+counted goes along with it, so no request is counted twice. Flask's hooks do not run for the
+hits it answers: what every request needs is in the envelope around both (`http.RequestEnvelope`).
 """
 
 from __future__ import annotations
