@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from apiflask import APIFlask
@@ -21,10 +21,11 @@ PER_REQUEST = {"X-Request-ID", "RateLimit-Remaining"}
 
 
 @pytest.fixture(params=["memory", "redis"])
-def shortcut_app(
+def app(
     request: pytest.FixtureRequest, sqlite_url: str, redis_url: str, redis_prefix: str
 ) -> Iterator[APIFlask]:
-    """An app on SQLite whose cache lives in process memory or in Redis."""
+    """An app on SQLite whose cache lives in process memory or in Redis (for every fixture
+    of conftest built on `app`: `client` holds an admin key, `anon` none)."""
     redis = {"redis_url": redis_url, "redis_key_prefix": redis_prefix}
     settings = make_settings(
         database_url=sqlite_url,
@@ -41,35 +42,17 @@ def shortcut_app(
 
 
 @pytest.fixture
-def flask_calls(shortcut_app: APIFlask) -> list[str]:
+def flask_calls(app: APIFlask) -> list[str]:
     """The paths of the requests Flask itself handled (the shortcut's hits never get there)."""
     calls: list[str] = []
 
-    @shortcut_app.before_request
+    @app.before_request
     def _seen() -> None:
         from flask import request
 
         calls.append(request.full_path)
 
     return calls
-
-
-@pytest.fixture
-def writer(shortcut_app: APIFlask, issue_key: Callable[..., str]) -> FlaskClient:
-    client = shortcut_app.test_client()
-    client.environ_base["HTTP_X_API_KEY"] = issue_key("admin")
-    return client
-
-
-@pytest.fixture
-def issue_key(shortcut_app: APIFlask) -> Callable[..., str]:
-    from shelf.auth import service as auth_service
-
-    def issue(*scopes: str) -> str:
-        with shortcut_app.app_context():
-            return auth_service.create_key(db.session, "tests", list(scopes)).secret
-
-    return issue
 
 
 def through_flask(app: APIFlask, path: str, **kwargs: object) -> TestResponse:
@@ -94,21 +77,21 @@ def same_answer(shortcut: TestResponse, flask: TestResponse) -> None:
 
 
 def test_a_hit_is_answered_as_the_view_answers_it(
-    shortcut_app: APIFlask, writer: FlaskClient, flask_calls: list[str]
+    app: APIFlask, client: FlaskClient, flask_calls: list[str]
 ) -> None:
-    book = create(writer)
-    anon = shortcut_app.test_client()
+    book = create(client)
+    anon = app.test_client()
     for path in (f"{BOOKS}/{book['id']}", f"{BOOKS}?per_page=5&sort=title&page=1"):
         assert anon.get(path).headers["X-Cache"] == "MISS"
         flask_calls.clear()
         hit = anon.get(path)
         assert flask_calls == [], "the hit was answered before Flask"
         assert hit.headers["X-Cache"] == "HIT"
-        same_answer(hit, through_flask(shortcut_app, path))
+        same_answer(hit, through_flask(app, path))
 
 
-def test_the_query_order_does_not_matter(shortcut_app: APIFlask, flask_calls: list[str]) -> None:
-    anon = shortcut_app.test_client()
+def test_the_query_order_does_not_matter(app: APIFlask, flask_calls: list[str]) -> None:
+    anon = app.test_client()
     anon.get(f"{BOOKS}?page=1&per_page=5")
     flask_calls.clear()
     assert anon.get(f"{BOOKS}?per_page=5&page=1").headers["X-Cache"] == "HIT"
@@ -116,21 +99,21 @@ def test_the_query_order_does_not_matter(shortcut_app: APIFlask, flask_calls: li
 
 
 def test_if_none_match_is_answered_304(
-    shortcut_app: APIFlask, writer: FlaskClient, flask_calls: list[str]
+    app: APIFlask, client: FlaskClient, flask_calls: list[str]
 ) -> None:
-    path = f"{BOOKS}/{create(writer)['id']}"
-    anon = shortcut_app.test_client()
+    path = f"{BOOKS}/{create(client)['id']}"
+    anon = app.test_client()
     etag = anon.get(path).headers["ETag"]
     for offered, status in ((etag, 304), ('"book-0-v0"', 200)):
         flask_calls.clear()
         response = anon.get(path, headers={"If-None-Match": offered})
         assert (response.status_code, flask_calls) == (status, [])
-        same_answer(response, through_flask(shortcut_app, path, headers={"If-None-Match": offered}))
+        same_answer(response, through_flask(app, path, headers={"If-None-Match": offered}))
 
 
-def test_each_request_is_counted_once(shortcut_app: APIFlask) -> None:
+def test_each_request_is_counted_once(app: APIFlask) -> None:
     """books.list_books allows 3 a minute: a miss, two hits, then 429 from Flask."""
-    anon = shortcut_app.test_client()
+    anon = app.test_client()
     answers = [anon.get(BOOKS) for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert [a.headers.get("RateLimit-Remaining") for a in answers[:3]] == ["2", "1", "0"]
@@ -139,31 +122,29 @@ def test_each_request_is_counted_once(shortcut_app: APIFlask) -> None:
 
 
 def test_callers_with_credentials_go_through_flask(
-    shortcut_app: APIFlask, writer: FlaskClient, flask_calls: list[str]
+    app: APIFlask, client: FlaskClient, flask_calls: list[str]
 ) -> None:
-    path = f"{BOOKS}/{create(writer)['id']}"
-    shortcut_app.test_client().get(path)
+    path = f"{BOOKS}/{create(client)['id']}"
+    app.test_client().get(path)
     for headers in ({"X-API-KEY": "shelf_not-a-key"}, {"Authorization": "Bearer x"}):
         flask_calls.clear()
-        response = shortcut_app.test_client().get(path, headers=headers)
+        response = app.test_client().get(path, headers=headers)
         assert len(flask_calls) == 1
         assert response.status_code == 200  # a public read; an unknown key reads as anonymous
 
 
 @pytest.mark.parametrize("method", ["HEAD", "OPTIONS"])
-def test_other_methods_go_through_flask(
-    shortcut_app: APIFlask, flask_calls: list[str], method: str
-) -> None:
-    anon = shortcut_app.test_client()
+def test_other_methods_go_through_flask(app: APIFlask, flask_calls: list[str], method: str) -> None:
+    anon = app.test_client()
     anon.get(BOOKS)
     flask_calls.clear()
     anon.open(BOOKS, method=method)
     assert len(flask_calls) == 1
 
 
-def test_metrics_name_the_route(shortcut_app: APIFlask, writer: FlaskClient) -> None:
-    path = f"{BOOKS}/{create(writer)['id']}"
-    anon = shortcut_app.test_client()
+def test_metrics_name_the_route(app: APIFlask, client: FlaskClient) -> None:
+    path = f"{BOOKS}/{create(client)['id']}"
+    anon = app.test_client()
 
     def served() -> float:
         text = anon.get("/metrics").get_data(as_text=True)
