@@ -161,3 +161,15 @@ def test_metrics_name_the_route(app: APIFlask, client: FlaskClient) -> None:
 def test_not_installed_when_cors_is_on(sqlite_url: str) -> None:
     app = create_app(make_settings(database_url=sqlite_url, cors_origins=["https://a.example"]))
     assert not isinstance(app.wsgi_app.wsgi_app, CachedReadShortcut)  # type: ignore[attr-defined]
+
+
+def test_a_disabled_cache_sends_every_request_to_flask(sqlite_url: str) -> None:
+    """Two workers and no Redis: the cache is off (it could not stay coherent)."""
+    app = create_app(make_settings(database_url=sqlite_url, web_concurrency=2))
+    calls: list[str] = []
+    app.before_request(lambda: calls.append("seen"))
+    anon = app.test_client()
+    answers = [anon.get(BOOKS) for _ in range(2)]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert "X-Cache" not in answers[1].headers
+    assert len(calls) == 2

@@ -53,16 +53,18 @@ class CachedReadShortcut:
 
     def _cached_answer(self, environ: dict[str, Any]) -> Response | None:
         app = self.app
+        cache: ResponseCache = app.extensions["shelf.cache"]
+        if not cache.enabled:  # e.g. several workers and no Redis to keep them coherent
+            return None
         request = app.request_class(environ, populate_request=False)
         try:
             adapter = app.create_url_adapter(request)
             rule, _ = adapter.match(return_rule=True)  # type: ignore[union-attr]
         except HTTPException:  # no such route, another method, a redirect: Flask answers
             return None
-        cache: ResponseCache = app.extensions["shelf.cache"]
         view = app.view_functions[rule.endpoint]
         resource: str | None = getattr(view, "cached_resource", None)
-        if resource is None or not cache.enabled:
+        if resource is None:
             return None
         limiter: ratelimit.RateLimiter = app.extensions["shelf.limiter"]
         windows, fetched = limiter.hit(
