@@ -27,6 +27,7 @@ __all__ = [
     "Prefetch",
     "cache_field",
     "cached",
+    "cached_entry",
     "hit_response",
     "init_app",
     "prefetch_keys",
@@ -76,6 +77,16 @@ def cache_field(request: Request, authenticated: bool) -> str:
     return field
 
 
+def cached_entry(
+    cache: ResponseCache, resource: str, field: str, prefetched: Prefetch | None
+) -> tuple[bytes | None, str | None]:
+    """The entry of `field` and the generation to store under: as the rate limiter already
+    fetched them when it did, else looked up."""
+    if prefetched is not None and (prefetched.resource, prefetched.field) == (resource, field):
+        return prefetched.entry, prefetched.generation
+    return cache.lookup(resource, field)
+
+
 def hit_response(response_class: type[Response], hit: tuple[str, bytes]) -> Response:
     """The answer from a cache entry: (ETag, body)."""
     return response_class(
@@ -102,15 +113,7 @@ def cached(resource: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                 return current_app.make_response(view(*args, **kwargs))
             principal = current_principal()
             field = cache_field(request, authenticated=principal is not None)
-            generation: str | None
-            prefetched: Prefetch | None = g.pop("cache_prefetch", None)
-            if prefetched is not None and (prefetched.resource, prefetched.field) == (
-                resource,
-                field,
-            ):
-                entry, generation = prefetched.entry, prefetched.generation
-            else:
-                entry, generation = cache.lookup(resource, field)
+            entry, generation = cached_entry(cache, resource, field, g.pop("cache_prefetch", None))
             hit = cache.unpack(entry)
             if hit is not None:
                 response = hit_response(current_app.response_class, hit)

@@ -22,7 +22,13 @@ from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
 from shelf import ratelimit
-from shelf.cache import cache_field, hit_response, prefetch_keys, public_cache_control
+from shelf.cache import (
+    cache_field,
+    cached_entry,
+    hit_response,
+    prefetch_keys,
+    public_cache_control,
+)
 from shelf.cache_store import ResponseCache
 from shelf.http import ROUTE_ENVIRON, answer_conditionally
 from shelf.security import has_credentials
@@ -75,10 +81,8 @@ class CachedReadShortcut:
         environ[ratelimit.COUNTED_ENVIRON] = windows, fetched
         if ratelimit.exceeded(windows):
             return None
-        if fetched is not None:
-            entry = fetched.entry
-        else:  # the cache is in process memory, or Redis is backing off
-            entry, _ = cache.lookup(resource, cache_field(request, authenticated=False))
+        field = cache_field(request, authenticated=False)
+        entry, _ = cached_entry(cache, resource, field, fetched)
         hit = cache.unpack(entry)
         if hit is None:
             return None
