@@ -128,7 +128,7 @@ def app(database_url: str) -> Iterator[APIFlask]:
     clear_key_cache()
     with app.app_context():
         _empty_tables(database_url)
-        db.engine.dispose()
+        db.dispose()
 
 
 def _empty_tables(url: str) -> None:

@@ -38,7 +38,7 @@ def app(
     clear_key_cache()
     with app.app_context():
         _empty_tables(sqlite_url)
-        db.engine.dispose()
+        db.dispose()
 
 
 @pytest.fixture

@@ -147,7 +147,7 @@ def proxied_client(tmp_path: Path, private_redis: PrivateRedis) -> Iterator[Flas
     yield client
     clear_key_cache()
     with app.app_context():
-        db.engine.dispose()
+        db.dispose()
 
 
 def timed(send: Callable[[], object]) -> float:

@@ -17,7 +17,7 @@ from shelf.books.routes import bp as books_bp
 from shelf.cache_shortcut import CachedReadShortcut
 from shelf.config import Settings
 from shelf.content_templates.routes import bp as templates_bp
-from shelf.db import db, engine_options
+from shelf.db import db, engine_options, read_engine_options
 from shelf.redis_client import RedisBackoff, make_redis
 
 __all__ = ["create_app"]
@@ -65,7 +65,10 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     app.config.update(
         SECRET_KEY=settings.secret_key.get_secret_value(),
         MAX_CONTENT_LENGTH=settings.max_content_length,
-        SQLALCHEMY_ENGINES={"default": engine_options(settings)},
+        SQLALCHEMY_ENGINES={
+            "default": engine_options(settings),
+            "reads": read_engine_options(settings),
+        },
         VALIDATION_ERROR_SCHEMA=errors.problem_schema(),
         HTTP_ERROR_SCHEMA=errors.problem_schema(),
         AUTO_SERVERS=False,

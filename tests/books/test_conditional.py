@@ -57,7 +57,7 @@ def test_a_missing_if_match_is_428_when_required(
     etag = strict.get(path).headers["ETag"]
     assert strict.patch(path, json={"copies": 2}, headers={"If-Match": etag}).status_code == 200
     with strict_app.app_context():
-        db.engine.dispose()
+        db.dispose()
 
 
 @pytest.fixture

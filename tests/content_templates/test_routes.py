@@ -160,7 +160,7 @@ def test_writes_without_if_match_are_428_where_required(
         assert response.status_code == 200
     finally:
         with strict.app_context():
-            db.engine.dispose()
+            db.dispose()
 
 
 def test_delete_gives_204_then_404(client: FlaskClient) -> None:

@@ -42,7 +42,7 @@ PRECONDITIONS = {
 @bp.doc(responses=NOT_MODIFIED)
 def list_books(query: BookQuery) -> object:
     """List books"""
-    return make_page(BookOut, *service.list_books(db.engine, query), query)
+    return make_page(BookOut, *service.list_books(db.reads, query), query)
 
 
 @bp.post("")
@@ -62,7 +62,7 @@ def create_book(data: BookCreate) -> object:
 @bp.doc(responses=READ_ONE)
 def get_book(book_id: int) -> object:
     """Get a book"""
-    book = service.read_book(db.engine, book_id)
+    book = service.read_book(db.reads, book_id)
     return book, {"ETag": service.etag(book)}
 
 

@@ -14,7 +14,6 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from shelf.books.models import Book
 from shelf.books.schemas import BookCreate, BookQuery, BookUpdate
-from shelf.db import read_only
 from shelf.errors import ConflictError, NotFoundError, PreconditionFailedError
 from shelf.http import check_if_match
 from shelf.pagination import paginate
@@ -59,7 +58,7 @@ def etag(book: Book | Row[Any]) -> str:
 
 def list_books(engine: Engine, query: BookQuery) -> tuple[list[Row[Any]], int]:
     """One page of books matching the filters (plain rows), and how many match in all."""
-    with read_only(engine) as connection:
+    with engine.connect() as connection:
         return paginate(connection, _filtered(query), query)
 
 
@@ -75,8 +74,8 @@ def read_book(engine: Engine, book_id: int) -> Row[Any]:
     """The book with this id as a plain row, for reading only; or NotFoundError."""
     row = None
     if 0 < book_id <= MAX_ID:
-        # A Core statement outside a transaction: one round trip and no ORM identity map.
-        with read_only(engine) as connection:
+        # A Core statement on `db.reads` (autocommit): one round trip, no ORM identity map.
+        with engine.connect() as connection:
             row = connection.execute(BY_ID, {"id": book_id}).first()
     if row is None:
         raise NotFoundError(f"There is no book with id {book_id}.")

@@ -54,7 +54,7 @@ PRECONDITIONS = {
 @bp.doc(responses={**CANNOT_READ, **NOT_MODIFIED})
 def list_templates(query: TemplateQuery) -> object:
     """List templates"""
-    return make_page(TemplateOut, *service.list_templates(db.engine, query), query)
+    return make_page(TemplateOut, *service.list_templates(db.reads, query), query)
 
 
 @bp.post("")
@@ -75,7 +75,7 @@ def create_template(data: TemplateCreate) -> object:
 @bp.doc(responses=READ_ONE)
 def get_template(templateid: uuid.UUID) -> object:
     """Get a template"""
-    template = service.read_template(db.engine, templateid)
+    template = service.read_template(db.reads, templateid)
     return template, {"ETag": service.etag(template)}
 
 

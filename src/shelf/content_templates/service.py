@@ -15,7 +15,6 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from shelf.content_templates.models import Template
 from shelf.content_templates.schemas import TemplateCreate, TemplateQuery, TemplateUpdate
-from shelf.db import read_only
 from shelf.errors import NotFoundError, PreconditionFailedError
 from shelf.http import check_if_match
 from shelf.pagination import paginate
@@ -50,14 +49,14 @@ def etag(template: Template | Row[Any]) -> str:
 
 def list_templates(engine: Engine, query: TemplateQuery) -> tuple[list[Row[Any]], int]:
     """One page of templates matching the filter (plain rows), and how many match in all."""
-    with read_only(engine) as connection:
+    with engine.connect() as connection:
         return paginate(connection, _filtered(query), query)
 
 
 def read_template(engine: Engine, templateid: uuid.UUID) -> Row[Any]:
     """The template with this id as a plain row, for reading only; or NotFoundError."""
-    # A Core statement outside a transaction: one round trip and no ORM identity map.
-    with read_only(engine) as connection:
+    # A Core statement on `db.reads` (autocommit): one round trip, no ORM identity map.
+    with engine.connect() as connection:
         row = connection.execute(BY_ID, {"templateid": templateid}).first()
     if row is None:
         raise NotFoundError(f"There is no template with id {templateid}.")
