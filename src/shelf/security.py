@@ -40,8 +40,10 @@ SCOPES = (
     "admin",
 )
 API_KEY_HEADER = "X-API-KEY"
-# Where a request carries credentials, in the WSGI environ.
-CREDENTIAL_ENVIRON_KEYS = ("HTTP_X_API_KEY", "HTTP_AUTHORIZATION")
+# Where a request carries credentials, in the WSGI environ (HTTP_ and the header's name).
+CREDENTIAL_ENVIRON_KEYS = tuple(
+    "HTTP_" + header.upper().replace("-", "_") for header in (API_KEY_HEADER, "Authorization")
+)
 KEY_CACHE_SECONDS = 1.0  # a revoked key stops working within this long on every worker
 
 
