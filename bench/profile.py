@@ -9,6 +9,8 @@ once first) and discards the request log lines.
     .venv/bin/python bench/profile.py /api/v1/books/42              # the same book: cache hits
     .venv/bin/python bench/profile.py --profile "/api/v1/books?page={page}&sort=title"
     .venv/bin/python bench/profile.py -H "X-API-KEY: shelf_..." /api/v1/templates/{uuid}
+    .venv/bin/python bench/profile.py -X POST -H "X-API-KEY: shelf_..." /api/v1/books \
+        -d '{"title": "T", "author": "A"}'
 
 `{id}` becomes a random book id and `{page}` a random page on every request.
 """
@@ -35,6 +37,8 @@ def main() -> None:
     parser.add_argument("path", help="e.g. /api/v1/books/{id}")
     parser.add_argument("-n", type=int, default=5000, help="requests to time")
     parser.add_argument("-H", "--header", action="append", default=[], help="'Name: value'")
+    parser.add_argument("-X", "--method", default="GET", help="the request method")
+    parser.add_argument("-d", "--data", help="a JSON request body")
     parser.add_argument("--profile", action="store_true", help="print a pyinstrument profile")
     args = parser.parse_args()
 
@@ -66,7 +70,16 @@ def main() -> None:
             args.path.format(id=random.randint(1, 10_000), page=random.randint(1, 500))
             for _ in range(count)
         ]
-        return [EnvironBuilder(path, headers=headers).get_environ() for path in paths]
+        return [
+            EnvironBuilder(
+                path,
+                method=args.method,
+                headers=headers,
+                data=args.data,
+                content_type="application/json" if args.data else None,
+            ).get_environ()
+            for path in paths
+        ]
 
     def serve(batch: list[dict[str, Any]]) -> None:
         for environ in batch:
@@ -75,7 +88,7 @@ def main() -> None:
             body.close()  # type: ignore[attr-defined]
 
     serve(environs(WARM_UP))
-    if not statuses[-1].startswith("200"):
+    if not statuses[-1].startswith(("200", "201")):
         sys.exit(f"{args.path} answered {statuses[-1]}")
     batch = environs(args.n)
     if args.profile:

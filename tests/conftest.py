@@ -32,12 +32,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from shelf.app import create_app
-from shelf.auth import service as auth_service
+from shelf.auth import api_keys as auth_service
+from shelf.auth.api_keys import clear_key_cache
 from shelf.cli import MIGRATIONS
 from shelf.config import Settings
-from shelf.db import db
+from shelf.extensions import db
 from shelf.models import Base
-from shelf.security import clear_key_cache
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -147,7 +147,7 @@ def issue_key(app: APIFlask) -> Callable[..., str]:
 
     def issue(*scopes: str, owner: str = "tests") -> str:
         with app.app_context():
-            return auth_service.create_key(db.session, owner, list(scopes)).secret
+            return auth_service.create_key(db.session, owner=owner, scopes=list(scopes)).secret
 
     return issue
 
@@ -175,7 +175,7 @@ def make_key(url: str, *scopes: str) -> str:
     """Issue an API key straight into the database at `url`."""
     engine = create_engine(url)
     with Session(engine) as session:
-        secret = auth_service.create_key(session, "tests", list(scopes)).secret
+        secret = auth_service.create_key(session, owner="tests", scopes=list(scopes)).secret
     engine.dispose()
     return secret
 

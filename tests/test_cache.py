@@ -10,8 +10,8 @@ import redis
 import requests
 from flask.testing import FlaskClient
 
-from shelf.cache_store import ResponseCache
-from shelf.redis_client import RedisBackoff
+from shelf.core.cache_store import ResponseCache
+from shelf.core.redis import RedisBackoff
 from tests.books.test_routes import BOOKS, create
 from tests.conftest import PrivateRedis, ServerProcess
 

@@ -10,9 +10,9 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from shelf.app import create_app
-from shelf.cache_shortcut import CachedReadShortcut
-from shelf.db import db
-from shelf.security import clear_key_cache
+from shelf.auth.api_keys import clear_key_cache
+from shelf.extensions import db
+from shelf.web.anonymous_hits import CachedReadShortcut
 from tests.books.test_routes import BOOKS, create
 from tests.conftest import _empty_tables, make_settings
 

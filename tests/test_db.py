@@ -12,8 +12,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 
-from shelf import db
 from shelf.app import create_app
+from shelf.core import db
 from tests.books.test_routes import assert_problem
 from tests.conftest import make_settings
 

@@ -12,8 +12,8 @@ from limits import parse as parse_limit
 from pydantic import ValidationError
 
 from shelf.app import create_app
-from shelf.ratelimit import RateLimiter
-from shelf.redis_client import RedisBackoff
+from shelf.core.ratelimit import RateLimiter
+from shelf.core.redis import RedisBackoff
 from tests.books.test_routes import BOOKS, assert_problem
 from tests.conftest import ServerProcess, make_settings
 

@@ -8,7 +8,7 @@ import threading
 import pytest
 import redis
 
-from shelf.redis_client import PinnedClient
+from shelf.core.redis import PinnedClient
 from tests.conftest import PrivateRedis
 
 

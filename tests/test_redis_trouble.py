@@ -11,9 +11,9 @@ import requests
 from flask.testing import FlaskClient
 
 from shelf.app import create_app
-from shelf.db import db
-from shelf.redis_client import RedisBackoff
-from shelf.security import clear_key_cache
+from shelf.auth.api_keys import clear_key_cache
+from shelf.core.redis import RedisBackoff
+from shelf.extensions import db
 from tests.books.test_routes import BOOKS, create
 from tests.conftest import PrivateRedis, ServerProcess, make_key, make_settings, migrate
 

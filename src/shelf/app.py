@@ -2,66 +2,46 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import cached_property
-from typing import Any
-
-import orjson
 from apiflask import APIFlask
-from flask.json.provider import JSONProvider
 from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shelf import cache, docs, errors, http, observability, ops, ratelimit, security
+from shelf.auth import schemes
 from shelf.books.routes import bp as books_bp
-from shelf.cache_shortcut import CachedReadShortcut
 from shelf.config import Settings
 from shelf.content_templates.routes import bp as templates_bp
-from shelf.db import db, engine_options, read_engine_options
-from shelf.redis_client import RedisBackoff, make_redis
+from shelf.core.db import engine_options, read_engine_options
+from shelf.core.redis import RedisBackoff, make_redis
+from shelf.extensions import db
+from shelf.observability.logs import configure_logging
+from shelf.ops.routes import bp as ops_bp
+from shelf.web import caching, docs, finisher, limits, problems, request_rules
+from shelf.web.anonymous_hits import CachedReadShortcut
+from shelf.web.application import LazyCookieSessions, OrjsonProvider, ShelfFlask
+from shelf.web.envelope import RequestEnvelope
 
 __all__ = ["create_app"]
 
-
-class OrjsonProvider(JSONProvider):
-    """JSON through orjson: several times faster than the standard library."""
-
-    def dumps(self, obj: object, **kwargs: object) -> str:
-        return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS).decode()
-
-    def loads(self, s: str | bytes, **kwargs: object) -> object:
-        return orjson.loads(s)
-
-
-class ShelfFlask(APIFlask):
-    """APIFlask, asking once per function (not on every call) whether it is a coroutine.
-
-    Flask checks every hook and view on every request, ~3 us each, a dozen times per request.
-    """
-
-    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        try:
-            return self._sync_functions[func]
-        except KeyError:
-            sync = self._sync_functions[func] = super().ensure_sync(func)
-            return sync
-
-    @cached_property
-    def _sync_functions(self) -> dict[Callable[..., Any], Callable[..., Any]]:
-        return {}
+TAGS = [
+    {"name": "Books", "description": "The catalogue. Reads are public."},
+    {
+        "name": "Templates",
+        "description": "Named text templates. Reads need `templates:read`, "
+        "writes `templates:write`.",
+    },
+    {"name": "Operations", "description": "Runtime info, health, readiness, metrics."},
+]
 
 
 def create_app(settings: Settings | None = None) -> APIFlask:
     """Build the app from `settings` (read from the environment when not given)."""
     settings = settings or Settings()
     app = ShelfFlask(
-        "shelf",
-        title="Shelf API",
-        version=settings.app_version,
-        docs_path=None,
+        "shelf", title="Shelf API", version=settings.app_version, docs_path=None,
         spec_path="/openapi.json",
-    )
+    )  # fmt: skip
     app.json = OrjsonProvider(app)
+    app.session_interface = LazyCookieSessions()
     app.config.update(
         SECRET_KEY=settings.secret_key.get_secret_value(),
         MAX_CONTENT_LENGTH=settings.max_content_length,
@@ -69,49 +49,48 @@ def create_app(settings: Settings | None = None) -> APIFlask:
             "default": engine_options(settings),
             "reads": read_engine_options(settings),
         },
-        VALIDATION_ERROR_SCHEMA=errors.problem_schema(),
-        HTTP_ERROR_SCHEMA=errors.problem_schema(),
+        VALIDATION_ERROR_SCHEMA=problems.problem_schema(),
+        HTTP_ERROR_SCHEMA=problems.problem_schema(),
         AUTO_SERVERS=False,
         INFO={"description": "A library catalogue: books, with the full HTTP contract."},
-        TAGS=[
-            {"name": "Books", "description": "The catalogue. Reads are public."},
-            {
-                "name": "Templates",
-                "description": "Named text templates. Reads need `templates:read`, "
-                "writes `templates:write`.",
-            },
-            {"name": "Operations", "description": "Runtime info, health, readiness, metrics."},
-        ],
+        TAGS=TAGS,
     )
     app.extensions["shelf.settings"] = settings
     app.extensions["shelf.redis"] = make_redis(settings)
     # One for the limiter, the cache and invalidation alike: a request waits on a failing Redis
     # for one socket timeout at most, not one per Redis user.
     app.extensions["shelf.redis_backoff"] = RedisBackoff()
-    # WSGI layers, innermost first: the cache shortcut, ProxyFix, then (http.init_app) the
-    # request envelope. With CORS on, every answer depends on Origin, so Flask answers them all.
+    configure_logging(settings.log_level)
+
+    # Hooks run in this order before a view: body rules, who is calling, rate limits.
+    db.init_app(app)
+    request_rules.init_app(app, settings.api_prefix)
+    problems.init_app(app)
+    schemes.init_app(app)
+    limits.init_app(app, settings)
+    caching.init_app(app, settings)
+    finisher.init_app(app, settings)
+    docs.init_app(app)
+    if settings.cors_origins:  # no cross-origin caller allowed: nothing to add to responses
+        CORS(app, origins=settings.cors_origins, expose_headers=["Link", "ETag", "X-Request-ID"])
+        app.after_request(request_rules.vary_on_origin)
+
+    for blueprint, url_prefix in (
+        (ops_bp, None),
+        (docs.bp, None),
+        (docs.api_index_bp, settings.api_prefix),
+        (books_bp, f"{settings.api_prefix}/books"),
+        (templates_bp, f"{settings.api_prefix}/templates"),
+    ):
+        app.register_blueprint(blueprint, url_prefix=url_prefix)
+    limits.check_endpoints(app)
+
+    # WSGI layers, innermost first: the anonymous-hit shortcut (not with CORS on, where every
+    # answer depends on Origin and Flask answers them all), ProxyFix, then the envelope.
     if settings.cache_enabled and not settings.cors_origins:
         app.wsgi_app = CachedReadShortcut(app, settings.api_prefix)  # type: ignore[method-assign]
     if settings.trusted_proxies:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)  # type: ignore[method-assign]
-
-    db.init_app(app)
-    http.init_app(app)
-    errors.init_app(app)
-    observability.init_app(app, settings)
-    security.init_app(app)
-    ratelimit.init_app(app, settings)
-    cache.init_app(app, settings)
-    docs.init_app(app)
-    if settings.cors_origins:  # no cross-origin caller allowed: nothing to add to responses
-        CORS(app, origins=settings.cors_origins, expose_headers=["Link", "ETag", "X-Request-ID"])
-        app.after_request(http.vary_on_origin)
-
-    app.register_blueprint(ops.bp)
-    app.register_blueprint(docs.bp)
-    app.register_blueprint(docs.api_index_bp, url_prefix=settings.api_prefix)
-    app.register_blueprint(books_bp, url_prefix=f"{settings.api_prefix}/books")
-    app.register_blueprint(templates_bp, url_prefix=f"{settings.api_prefix}/templates")
-    ratelimit.check_endpoints(app)
+    app.wsgi_app = RequestEnvelope(app.wsgi_app)  # type: ignore[method-assign]
     return app

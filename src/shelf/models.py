@@ -3,6 +3,6 @@
 from shelf.auth.models import ApiKey
 from shelf.books.models import Book
 from shelf.content_templates.models import Template
-from shelf.db import Base
+from shelf.core.db import Base
 
 __all__ = ["ApiKey", "Base", "Book", "Template"]

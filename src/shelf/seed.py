@@ -32,7 +32,8 @@ def seed(session: Session) -> int:
     for title, author, isbn, year in DEMO_BOOKS:
         if isbn not in existing:
             books_service.create_book(
-                session, BookCreate(title=title, author=author, isbn=isbn, published_year=year)
+                session,
+                data=BookCreate(title=title, author=author, isbn=isbn, published_year=year),
             )
             added += 1
     return added

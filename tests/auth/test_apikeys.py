@@ -14,11 +14,11 @@ from cachetools import TTLCache
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 
-from shelf import security
-from shelf.auth import service
+from shelf.auth import api_keys as service
 from shelf.auth.models import ApiKey
 from shelf.cli import main
-from shelf.db import db, utcnow
+from shelf.core.db import utcnow
+from shelf.extensions import db
 from tests.books.test_routes import BOOKS, assert_problem, new_book
 from tests.conftest import ServerProcess, make_key
 
@@ -61,8 +61,8 @@ def test_book_reads_stay_public(anon: FlaskClient) -> None:
 
 def test_keys_are_random_prefixed_and_stored_only_as_digests(app: APIFlask) -> None:
     with app.app_context():
-        first = service.create_key(db.session, "a", ["admin"])
-        second = service.create_key(db.session, "b", ["admin"])
+        first = service.create_key(db.session, owner="a", scopes=["admin"])
+        second = service.create_key(db.session, owner="b", scopes=["admin"])
         assert first.secret.startswith("shelf_")
         assert len(first.secret) - len("shelf_") >= 43  # 32 random bytes, base64url
         assert first.secret != second.secret
@@ -74,17 +74,19 @@ def test_keys_are_random_prefixed_and_stored_only_as_digests(app: APIFlask) -> N
 
 def test_a_revoked_key_fails_on_the_next_request(app: APIFlask, anon: FlaskClient) -> None:
     with app.app_context():
-        issued = service.create_key(db.session, "leaver", ["books:write"])
+        issued = service.create_key(db.session, owner="leaver", scopes=["books:write"])
         key_id, secret = issued.key.id, issued.secret
     assert post_book(anon, secret).status_code == 201  # type: ignore[attr-defined]
     with app.app_context():
-        service.revoke_key(db.session, key_id)
+        service.revoke_key(db.session, key_id=key_id)
     assert_problem(post_book(anon, secret), 401, "UNAUTHORIZED")
 
 
 def test_an_expired_key_is_401(app: APIFlask, anon: FlaskClient) -> None:
     with app.app_context():
-        issued = service.create_key(db.session, "temp", ["books:write"], timedelta(days=1))
+        issued = service.create_key(
+            db.session, owner="temp", scopes=["books:write"], expires_in=timedelta(days=1)
+        )
         issued.key.expires_at = utcnow() - timedelta(seconds=1)
         db.session.commit()
     assert_problem(post_book(anon, issued.secret), 401, "UNAUTHORIZED")
@@ -183,7 +185,7 @@ def test_a_revoked_key_stops_working_on_every_worker_within_a_second(
         if "templates:read" in line
     ]
     cli(["apikeys", "revoke", key_id], server.database_url)  # another process
-    time.sleep(security.KEY_CACHE_SECONDS + 0.1)
+    time.sleep(service.KEY_CACHE_SECONDS + 0.1)
     assert statuses() == {401}
 
 
@@ -200,7 +202,7 @@ class ExpiringAfterEveryMembershipTest(TTLCache[str, object]):
 def test_a_key_check_expiring_mid_lookup_is_a_miss_not_an_error(
     anon: FlaskClient, issue_key: Callable[..., str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(security, "_key_cache", ExpiringAfterEveryMembershipTest(100, ttl=1))
+    monkeypatch.setattr(service, "_key_cache", ExpiringAfterEveryMembershipTest(100, ttl=1))
     key = issue_key("books:write")
     statuses = [post_book(anon, key).status_code for _ in range(3)]  # type: ignore[attr-defined]
     assert statuses == [201] * 3

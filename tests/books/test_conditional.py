@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from shelf.app import create_app
-from shelf.db import db
+from shelf.extensions import db
 from shelf.models import Base
 from tests.books.test_routes import BOOKS, assert_problem, create
 from tests.conftest import ServerProcess, make_settings

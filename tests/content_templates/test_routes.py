@@ -10,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from shelf.app import create_app
-from shelf.db import db
+from shelf.extensions import db
 from tests.books.test_routes import assert_problem
 from tests.conftest import make_settings
 

@@ -11,19 +11,26 @@ from sqlalchemy.orm import Session
 from shelf.content_templates import service
 from shelf.content_templates.models import next_modified
 from shelf.content_templates.schemas import TemplateCreate, TemplateUpdate
-from shelf.db import db, utcnow
-from shelf.errors import PreconditionFailedError
+from shelf.core.db import utcnow
+from shelf.core.errors import PreconditionFailedError
+from shelf.extensions import db
 
 
 def test_a_lost_race_is_412_and_keeps_the_winner(app: APIFlask) -> None:
     with app.app_context():
-        templateid = service.create_template(db.session, TemplateCreate(name="Race")).templateid
+        templateid = service.create_template(
+            db.session, data=TemplateCreate(name="Race")
+        ).templateid
         # Held, so this session's identity map keeps the version it read.
-        stale = service.get_template(db.session, templateid)
+        stale = service.get_template(db.session, templateid=templateid)
         with Session(db.engine) as other:
-            service.update_template(other, templateid, TemplateUpdate(content="winner"))
+            service.update_template(
+                other, templateid=templateid, data=TemplateUpdate(content="winner")
+            )
         with pytest.raises(PreconditionFailedError):
-            service.update_template(db.session, templateid, TemplateUpdate(content="loser"))
+            service.update_template(
+                db.session, templateid=templateid, data=TemplateUpdate(content="loser")
+            )
         assert stale.content == "winner"
 
 

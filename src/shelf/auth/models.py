@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shelf.db import Base, UTCDateTime, utcnow
+from shelf.core.db import Base, UTCDateTime, utcnow
 
 __all__ = ["ApiKey"]
 

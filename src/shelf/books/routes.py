@@ -4,65 +4,55 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint
 
+from shelf.auth.schemes import auth
 from shelf.books import service
 from shelf.books.schemas import BookCreate, BookOut, BookQuery, BookUpdate
-from shelf.cache import cached
-from shelf.db import db
-from shelf.http import if_match
-from shelf.pagination import Page, make_page
-from shelf.security import auth
+from shelf.core.pagination import Page
+from shelf.extensions import db
+from shelf.web.caching import cached
+from shelf.web.links import make_page
+from shelf.web.request_rules import if_match
+from shelf.web.responses import BODY_ERRORS, NOT_MODIFIED, forbidden, not_found, preconditions
 
 __all__ = ["bp"]
 
 bp = APIBlueprint("books", __name__, tag="Books")
 ID = "<int:book_id>"
 WRITE = ["books:write"]
-CANNOT_WRITE = {403: "The key lacks the scope books:write."}
-NOT_FOUND = {404: "No book has this id."}
-NOT_MODIFIED = {304: "Not modified since the ETag sent in If-None-Match."}
-READ_ONE = {**NOT_FOUND, **NOT_MODIFIED}
-BODY_ERRORS = {
-    **CANNOT_WRITE,
-    400: "Malformed JSON.",
-    409: "Another book has this ISBN.",
-    413: "Body too large.",
-    415: "Body is not JSON.",
-}
-PRECONDITIONS = {
-    **CANNOT_WRITE,
-    412: "If-Match names an old ETag: someone changed the book since you read it.",
-    428: "If-Match is required by this server and was not sent.",
-}
+CANNOT_WRITE = forbidden("books:write")
+NOT_FOUND = not_found("book")
+WRITE_ERRORS = {**CANNOT_WRITE, **BODY_ERRORS, 409: "Another book has this ISBN."}
+PRECONDITIONS = {**CANNOT_WRITE, **preconditions("book")}
 
 
 @bp.get("")
-@cached("books")
+@cached("books", vary="public")
 @bp.input(BookQuery, location="query", arg_name="query")
 @bp.output(Page[BookOut], description="One page of books; a Link header points to the others.")
 @bp.doc(responses=NOT_MODIFIED)
 def list_books(query: BookQuery) -> object:
     """List books"""
-    return make_page(BookOut, *service.list_books(db.reads, query), query)
+    return make_page(BookOut, *service.list_books(db.reads, query=query), query)
 
 
 @bp.post("")
 @bp.auth_required(auth, roles=WRITE)
 @bp.input(BookCreate, arg_name="data")
 @bp.output(BookOut, status_code=201, description="The created book.")
-@bp.doc(responses=BODY_ERRORS)
+@bp.doc(responses=WRITE_ERRORS)
 def create_book(data: BookCreate) -> object:
     """Add a book"""
-    book = service.create_book(db.session, data)
+    book = service.create_book(db.session, data=data)
     return book, {"ETag": service.etag(book)}
 
 
 @bp.get(f"/{ID}")
-@cached("books")
+@cached("books", vary="public")
 @bp.output(BookOut, description="The book, with its ETag.")
-@bp.doc(responses=READ_ONE)
+@bp.doc(responses={**NOT_FOUND, **NOT_MODIFIED})
 def get_book(book_id: int) -> object:
     """Get a book"""
-    book = service.read_book(db.reads, book_id)
+    book = service.read_book(db.reads, book_id=book_id)
     return book, {"ETag": service.etag(book)}
 
 
@@ -70,10 +60,10 @@ def get_book(book_id: int) -> object:
 @bp.auth_required(auth, roles=WRITE)
 @bp.input(BookCreate, arg_name="data")
 @bp.output(BookOut, description="The replaced book, with its new ETag.")
-@bp.doc(responses={**NOT_FOUND, **BODY_ERRORS, **PRECONDITIONS})
+@bp.doc(responses={**NOT_FOUND, **WRITE_ERRORS, **PRECONDITIONS})
 def replace_book(book_id: int, data: BookCreate) -> object:
     """Replace a book"""
-    book = service.replace_book(db.session, book_id, data, if_match=if_match())
+    book = service.replace_book(db.session, book_id=book_id, data=data, if_match=if_match())
     return book, {"ETag": service.etag(book)}
 
 
@@ -81,10 +71,10 @@ def replace_book(book_id: int, data: BookCreate) -> object:
 @bp.auth_required(auth, roles=WRITE)
 @bp.input(BookUpdate, arg_name="data")
 @bp.output(BookOut, description="The changed book, with its new ETag.")
-@bp.doc(responses={**NOT_FOUND, **BODY_ERRORS, **PRECONDITIONS})
+@bp.doc(responses={**NOT_FOUND, **WRITE_ERRORS, **PRECONDITIONS})
 def update_book(book_id: int, data: BookUpdate) -> object:
     """Change some fields of a book"""
-    book = service.update_book(db.session, book_id, data, if_match=if_match())
+    book = service.update_book(db.session, book_id=book_id, data=data, if_match=if_match())
     return book, {"ETag": service.etag(book)}
 
 
@@ -94,5 +84,5 @@ def update_book(book_id: int, data: BookUpdate) -> object:
 @bp.doc(responses={**NOT_FOUND, **PRECONDITIONS})
 def delete_book(book_id: int) -> object:
     """Delete a book"""
-    service.delete_book(db.session, book_id, if_match=if_match())
+    service.delete_book(db.session, book_id=book_id, if_match=if_match())
     return ""

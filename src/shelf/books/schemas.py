@@ -9,8 +9,8 @@ from typing import Annotated, ClassVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue
 from pydantic_core import PydanticCustomError
 
-from shelf.pagination import PageQuery
-from shelf.validation import NoControlCharacters, NotNull, trimmed
+from shelf.core.fields import Description, NoControlCharacters, NotNull, trimmed
+from shelf.core.pagination import PageQuery
 
 __all__ = ["BookCreate", "BookOut", "BookQuery", "BookUpdate", "normalise_isbn"]
 
@@ -61,9 +61,6 @@ Year = Annotated[
     int,
     Field(ge=-3000, description="Year of publication, not in the future."),
     AfterValidator(_not_in_future),
-]
-Description = Annotated[
-    str, trimmed(0, 5000), NoControlCharacters, Field(description="Up to 5,000 characters.")
 ]
 Copies = Annotated[int, Field(ge=0, le=1_000_000, description="Copies held, 0 or more.")]
 

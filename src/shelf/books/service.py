@@ -8,15 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine, Row, Select, bindparam, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from shelf.books.models import Book
 from shelf.books.schemas import BookCreate, BookQuery, BookUpdate
-from shelf.errors import ConflictError, NotFoundError, PreconditionFailedError
-from shelf.http import check_if_match
-from shelf.pagination import paginate
+from shelf.core.concurrency import apply_changes, check_if_match, commit_or_raise
+from shelf.core.errors import ConflictError, NotFoundError
+from shelf.core.pagination import paginate
 
 __all__ = [
     "create_book",
@@ -56,13 +54,13 @@ def etag(book: Book | Row[Any]) -> str:
     return f'"book-{book.id}-v{book.version}"'
 
 
-def list_books(engine: Engine, query: BookQuery) -> tuple[list[Row[Any]], int]:
+def list_books(engine: Engine, *, query: BookQuery) -> tuple[list[Row[Any]], int]:
     """One page of books matching the filters (plain rows), and how many match in all."""
     with engine.connect() as connection:
         return paginate(connection, _filtered(query), query)
 
 
-def get_book(session: Session, book_id: int) -> Book:
+def get_book(session: Session, *, book_id: int) -> Book:
     """The book with this id, or NotFoundError."""
     book = session.get(Book, book_id) if 0 < book_id <= MAX_ID else None
     if book is None:
@@ -70,7 +68,7 @@ def get_book(session: Session, book_id: int) -> Book:
     return book
 
 
-def read_book(engine: Engine, book_id: int) -> Row[Any]:
+def read_book(engine: Engine, *, book_id: int) -> Row[Any]:
     """The book with this id as a plain row, for reading only; or NotFoundError."""
     row = None
     if 0 < book_id <= MAX_ID:
@@ -82,66 +80,56 @@ def read_book(engine: Engine, book_id: int) -> Row[Any]:
     return row
 
 
-def create_book(session: Session, data: BookCreate) -> Book:
+def create_book(session: Session, *, data: BookCreate) -> Book:
     """Add a book to the catalogue."""
     book = Book(**data.model_dump())
     session.add(book)
-    _commit(session, data.isbn)
+    commit_or_raise(session, what="book", conflict=_isbn_taken(data.isbn))
     return book
 
 
 def replace_book(
-    session: Session, book_id: int, data: BookCreate, if_match: str | None = None
+    session: Session, *, book_id: int, data: BookCreate, if_match: str | None = None
 ) -> Book:
     """Replace every field of a book (PUT); `if_match` guards against lost updates."""
     return _apply(session, _current(session, book_id, if_match), data.model_dump())
 
 
 def update_book(
-    session: Session, book_id: int, data: BookUpdate, if_match: str | None = None
+    session: Session, *, book_id: int, data: BookUpdate, if_match: str | None = None
 ) -> Book:
     """Change only the fields that were sent (PATCH)."""
     changes = data.model_dump(exclude_unset=True)
     return _apply(session, _current(session, book_id, if_match), changes)
 
 
-def delete_book(session: Session, book_id: int, if_match: str | None = None) -> None:
+def delete_book(session: Session, *, book_id: int, if_match: str | None = None) -> None:
     """Remove a book."""
     session.delete(_current(session, book_id, if_match))
-    _commit(session, None)
+    commit_or_raise(session, what="book")
 
 
 def _current(session: Session, book_id: int, if_match: str | None) -> Book:
-    book = get_book(session, book_id)
+    book = get_book(session, book_id=book_id)
     check_if_match(if_match, etag(book))
     return book
 
 
 def _apply(session: Session, book: Book, changes: dict[str, Any]) -> Book:
-    for name, value in changes.items():
-        setattr(book, name, value)
-    _commit(session, changes.get("isbn"))
+    # The version column makes a concurrent write fail at commit instead of being overwritten.
+    conflict = _isbn_taken(changes.get("isbn"))
+    apply_changes(session, book, changes, what="book", conflict=conflict)
     return book
 
 
-def _commit(session: Session, isbn: str | None) -> None:
-    # The version column makes a concurrent write fail here instead of being overwritten.
-    try:
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise ConflictError(
-            f"A book with ISBN {isbn} already exists.",
-            details=[
-                {
-                    "field": "isbn",
-                    "issue": "already used by another book",
-                    "hint": "Look the book up with ?isbn= and update it instead.",
-                }
-            ],
-        ) from exc
-    except StaleDataError as exc:
-        session.rollback()
-        raise PreconditionFailedError(
-            "The book was changed by someone else meanwhile; GET it again and retry."
-        ) from exc
+def _isbn_taken(isbn: str | None) -> ConflictError:
+    return ConflictError(
+        f"A book with ISBN {isbn} already exists.",
+        details=[
+            {
+                "field": "isbn",
+                "issue": "already used by another book",
+                "hint": "Look the book up with ?isbn= and update it instead.",
+            }
+        ],
+    )

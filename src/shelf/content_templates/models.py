@@ -9,7 +9,7 @@ from sqlalchemy import Index, Integer, Text, Uuid
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shelf.db import Base, UTCDateTime, utcnow
+from shelf.core.db import Base, UTCDateTime, utcnow
 
 __all__ = ["Template", "next_modified"]
 

@@ -9,17 +9,14 @@ from typing import Annotated, ClassVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from shelf.pagination import PageQuery
-from shelf.validation import NoControlCharacters, NotNull, trimmed
+from shelf.core.fields import Description, NoControlCharacters, NotNull, trimmed
+from shelf.core.pagination import PageQuery
 
 __all__ = ["MAX_CONTENT", "TemplateCreate", "TemplateOut", "TemplateQuery", "TemplateUpdate"]
 
 MAX_CONTENT = 102_400  # 100 KB of text
 
 Name = Annotated[str, trimmed(1, 200), NoControlCharacters, Field(description="1-200 characters.")]
-Description = Annotated[
-    str, trimmed(0, 5000), NoControlCharacters, Field(description="Up to 5,000 characters.")
-]
 
 
 def _at_most_max_content_bytes(value: str) -> str:

@@ -11,13 +11,12 @@ from typing import Any
 
 from sqlalchemy import Engine, Row, Select, bindparam, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from shelf.content_templates.models import Template
 from shelf.content_templates.schemas import TemplateCreate, TemplateQuery, TemplateUpdate
-from shelf.errors import NotFoundError, PreconditionFailedError
-from shelf.http import check_if_match
-from shelf.pagination import paginate
+from shelf.core.concurrency import apply_changes, check_if_match, commit_or_raise
+from shelf.core.errors import NotFoundError
+from shelf.core.pagination import paginate
 
 __all__ = [
     "create_template",
@@ -47,13 +46,13 @@ def etag(template: Template | Row[Any]) -> str:
     return f'"tpl-{template.templateid}-{micros}"'
 
 
-def list_templates(engine: Engine, query: TemplateQuery) -> tuple[list[Row[Any]], int]:
+def list_templates(engine: Engine, *, query: TemplateQuery) -> tuple[list[Row[Any]], int]:
     """One page of templates matching the filter (plain rows), and how many match in all."""
     with engine.connect() as connection:
         return paginate(connection, _filtered(query), query)
 
 
-def read_template(engine: Engine, templateid: uuid.UUID) -> Row[Any]:
+def read_template(engine: Engine, *, templateid: uuid.UUID) -> Row[Any]:
     """The template with this id as a plain row, for reading only; or NotFoundError."""
     # A Core statement on `db.reads` (autocommit): one round trip, no ORM identity map.
     with engine.connect() as connection:
@@ -63,7 +62,7 @@ def read_template(engine: Engine, templateid: uuid.UUID) -> Row[Any]:
     return row
 
 
-def get_template(session: Session, templateid: uuid.UUID) -> Template:
+def get_template(session: Session, *, templateid: uuid.UUID) -> Template:
     """The template with this id, or NotFoundError."""
     template = session.scalar(select(Template).where(Template.templateid == templateid))
     if template is None:
@@ -71,54 +70,42 @@ def get_template(session: Session, templateid: uuid.UUID) -> Template:
     return template
 
 
-def create_template(session: Session, data: TemplateCreate) -> Template:
+def create_template(session: Session, *, data: TemplateCreate) -> Template:
     """Add a template."""
     template = Template(templateid=uuid.uuid4(), **data.model_dump())
     session.add(template)
-    _commit(session)
+    commit_or_raise(session, what="template")
     return template
 
 
 def replace_template(
-    session: Session, templateid: uuid.UUID, data: TemplateCreate, if_match: str | None = None
+    session: Session, *, templateid: uuid.UUID, data: TemplateCreate, if_match: str | None = None
 ) -> Template:
     """Replace every field of a template (PUT); `if_match` guards against lost updates."""
-    return _apply(session, _current(session, templateid, if_match), data.model_dump())
+    template = _current(session, templateid, if_match)
+    apply_changes(session, template, data.model_dump(), what="template")
+    return template
 
 
 def update_template(
-    session: Session, templateid: uuid.UUID, data: TemplateUpdate, if_match: str | None = None
+    session: Session, *, templateid: uuid.UUID, data: TemplateUpdate, if_match: str | None = None
 ) -> Template:
     """Change only the fields that were sent (PATCH)."""
-    changes = data.model_dump(exclude_unset=True)
-    return _apply(session, _current(session, templateid, if_match), changes)
+    template = _current(session, templateid, if_match)
+    apply_changes(session, template, data.model_dump(exclude_unset=True), what="template")
+    return template
 
 
-def delete_template(session: Session, templateid: uuid.UUID, if_match: str | None = None) -> None:
+def delete_template(
+    session: Session, *, templateid: uuid.UUID, if_match: str | None = None
+) -> None:
     """Remove a template."""
     session.delete(_current(session, templateid, if_match))
-    _commit(session)
+    commit_or_raise(session, what="template")
 
 
 def _current(session: Session, templateid: uuid.UUID, if_match: str | None) -> Template:
-    template = get_template(session, templateid)
+    # `modified` is the version column: a concurrent write makes its UPDATE match no row.
+    template = get_template(session, templateid=templateid)
     check_if_match(if_match, etag(template))
     return template
-
-
-def _apply(session: Session, template: Template, changes: dict[str, Any]) -> Template:
-    for name, value in changes.items():
-        setattr(template, name, value)
-    _commit(session)
-    return template
-
-
-def _commit(session: Session) -> None:
-    # `modified` is the version column: a concurrent write makes this UPDATE match no row.
-    try:
-        session.commit()
-    except StaleDataError as exc:
-        session.rollback()
-        raise PreconditionFailedError(
-            "The template was changed by someone else meanwhile; GET it again and retry."
-        ) from exc

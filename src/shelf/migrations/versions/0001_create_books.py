@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import shelf.db
+import shelf.core.db
 
 revision = "0001"
 down_revision = None
@@ -29,8 +29,8 @@ def upgrade() -> None:
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("copies", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("created_at", shelf.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", shelf.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", shelf.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shelf.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_books")),
         sa.UniqueConstraint("isbn", name=op.f("uq_books_isbn")),
     )

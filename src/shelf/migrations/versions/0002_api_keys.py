@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import shelf.db
+import shelf.core.db
 
 revision = "0002"
 down_revision = "0001"
@@ -26,10 +26,10 @@ def upgrade() -> None:
         sa.Column("key_hash", sa.String(length=64), nullable=False),
         sa.Column("owner", sa.String(length=200), nullable=False),
         sa.Column("scopes", sa.String(length=500), nullable=False),
-        sa.Column("created_at", shelf.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_used_at", shelf.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("expires_at", shelf.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("revoked_at", shelf.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", shelf.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", shelf.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("expires_at", shelf.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", shelf.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
         sa.UniqueConstraint("key_hash", name=op.f("uq_api_keys_key_hash")),
     )

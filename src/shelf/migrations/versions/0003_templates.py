@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import shelf.db
+import shelf.core.db
 
 revision = "0003"
 down_revision = "0002"
@@ -26,8 +26,8 @@ def upgrade() -> None:
         sa.Column("name", sa.Text(), server_default="", nullable=False),
         sa.Column("description", sa.Text(), server_default="", nullable=False),
         sa.Column("content", sa.Text(), server_default="", nullable=False),
-        sa.Column("created", shelf.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("modified", shelf.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created", shelf.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("modified", shelf.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("tidx", name=op.f("pk_templates")),
         sa.UniqueConstraint("templateid", name=op.f("uq_templates_templateid")),
     )

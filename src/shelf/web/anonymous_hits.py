@@ -8,9 +8,10 @@ rate limiter (one Redis call that also fetches the entry) and the cache's respon
 answer is the one the view would give, byte for byte and header for header (tested).
 
 Anything else goes on to Flask unchanged: a request with credentials, another method, a route
-that is not cached, a miss, or a caller over its limit (Flask answers 429). What the shortcut
-counted goes along with it, so no request is counted twice. Flask's hooks do not run for the
-hits it answers: what every request needs is in the envelope around both (`http.RequestEnvelope`).
+that is not cached or is cached per caller, a miss, or a caller over its limit (Flask answers
+429). What the shortcut counted goes along with it in the request state, so no request is
+counted twice. Flask's hooks do not run for the hits it answers: both paths finish a response
+through `finisher.finish`, and what every request needs is in the envelope around both.
 """
 
 from __future__ import annotations
@@ -21,17 +22,12 @@ from typing import Any
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
-from shelf import ratelimit
-from shelf.cache import (
-    cache_field,
-    cached_entry,
-    hit_response,
-    prefetch_keys,
-    public_cache_control,
-)
-from shelf.cache_store import ResponseCache
-from shelf.http import ROUTE_ENVIRON, answer_conditionally
-from shelf.security import has_credentials
+from shelf.auth.schemes import has_credentials
+from shelf.core.cache_store import ResponseCache
+from shelf.core.ratelimit import RateLimiter, anonymous_identity, exceeded, tightest
+from shelf.web import caching, state
+from shelf.web.finisher import finish
+from shelf.web.request_rules import is_api_path
 
 __all__ = ["CachedReadShortcut"]
 
@@ -49,7 +45,7 @@ class CachedReadShortcut:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if (
             environ["REQUEST_METHOD"] == "GET"
-            and environ.get("PATH_INFO", "").startswith(self.api_prefix)
+            and is_api_path(environ.get("PATH_INFO", ""), self.api_prefix)
             and not has_credentials(environ)
         ):
             response = self._cached_answer(environ)
@@ -69,25 +65,26 @@ class CachedReadShortcut:
         except HTTPException:  # no such route, another method, a redirect: Flask answers
             return None
         view = app.view_functions[rule.endpoint]
-        resource: str | None = getattr(view, "cached_resource", None)
-        if resource is None:
+        policy = caching.cache_policy(view)
+        if policy is None or policy.vary != "public":
             return None
-        limiter: ratelimit.RateLimiter = app.extensions["shelf.limiter"]
+        request_state = state.of(environ)
+        limiter: RateLimiter = app.extensions["shelf.limiter"]
         windows, fetched = limiter.hit(
-            ratelimit.anonymous_identity(request.remote_addr),
+            anonymous_identity(request.remote_addr),
             rule.endpoint,
-            prefetch_keys(cache, view, request, authenticated=False),
+            caching.probe(cache, view, request, request_state),
         )
-        environ[ratelimit.COUNTED_ENVIRON] = windows, fetched
-        if ratelimit.exceeded(windows):
+        request_state.counted = windows, fetched
+        if exceeded(windows):
             return None
-        field = cache_field(request, authenticated=False)
-        entry, _ = cached_entry(cache, resource, field, fetched)
+        field = caching.cache_field(request, request_state, policy.vary)
+        entry, _ = cache.entry(policy.resource, field, fetched)
         hit = cache.unpack(entry)
         if hit is None:
             return None
-        environ[ROUTE_ENVIRON] = rule.rule
-        response = hit_response(app.response_class, hit)
-        public_cache_control(response, app.extensions["shelf.settings"])
-        ratelimit.add_headers(response, ratelimit.tightest(windows))
-        return answer_conditionally(response, environ)
+        request_state.route = rule.rule
+        request_state.rate_limit = tightest(windows)
+        request_state.public_read = True
+        response = caching.hit_response(app.response_class, hit)
+        return finish(response, environ, request_state, app.extensions["shelf.settings"])

@@ -16,13 +16,34 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from cachetools import TTLCache
 from redis import Redis, RedisError
 
-from shelf.redis_client import RedisBackoff
+from shelf.core.redis import RedisBackoff
 
-__all__ = ["ResponseCache"]
+__all__ = ["CacheProbe", "Prefetch", "ResponseCache"]
+
+
+@dataclass(frozen=True, slots=True)
+class CacheProbe:
+    """Where one cached read lives in Redis, for a lookup made by another Redis call."""
+
+    resource: str
+    field: str
+    generation_key: str
+    entries_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Prefetch:
+    """A cache lookup already made for this request, in the rate limiter's Redis call."""
+
+    resource: str
+    field: str
+    entry: bytes | None
+    generation: str
 
 
 # Store an entry only if no write invalidated the resource since the read began; otherwise a
@@ -110,6 +131,26 @@ class ResponseCache:
     def keys(self, resource: str) -> tuple[str, str]:
         """The Redis keys of `resource`: its generation counter and its entries."""
         return f"{self.prefix}cache:{resource}:gen", f"{self.prefix}cache:{resource}"
+
+    def probe(self, resource: str, field: str) -> CacheProbe | None:
+        """Where `field` of `resource` lives, when it is served from Redis; else None.
+
+        The rate limiter fetches it with its own script call, so a cached read costs one
+        Redis round trip in all.
+        """
+        if not self.enabled or self.use_redis(resource) is None:
+            return None
+        generation_key, entries_key = self.keys(resource)
+        return CacheProbe(resource, field, generation_key, entries_key)
+
+    def entry(
+        self, resource: str, field: str, prefetched: Prefetch | None
+    ) -> tuple[bytes | None, str | None]:
+        """The entry of `field` and the generation to store under: as the rate limiter
+        already fetched them when it did, else looked up."""
+        if prefetched is not None and (prefetched.resource, prefetched.field) == (resource, field):
+            return prefetched.entry, prefetched.generation
+        return self.lookup(resource, field)
 
     def lookup(self, resource: str, field: str) -> tuple[bytes | None, str | None]:
         """The cached entry (or None) and the generation to hand back to `store`.

@@ -13,6 +13,8 @@ from flask import current_app, redirect, render_template_string, request
 from pydantic import BaseModel, ConfigDict
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from shelf.web.request_rules import is_api_path
+
 __all__ = ["api_index_bp", "bp", "init_app"]
 
 bp = APIBlueprint("docs", __name__, enable_openapi=False)
@@ -139,10 +141,10 @@ EVERY_API_OPERATION = {
 def _process_spec(spec: Any) -> Any:
     spec["servers"] = [{"url": ".", "description": "This server"}]
     components = spec.get("components", {}).get("schemas", {})
-    api_prefix = current_app.extensions["shelf.settings"].api_prefix + "/"
+    api_prefix = current_app.extensions["shelf.settings"].api_prefix
     for route, path in spec.get("paths", {}).items():
         for operation in path.values():
-            if route.startswith(api_prefix):
+            if is_api_path(route, api_prefix):
                 for status, response in EVERY_API_OPERATION.items():
                     operation["responses"].setdefault(status, response)
             body = operation.get("requestBody", {}).get("content", {}).get("application/json")

@@ -1,29 +1,15 @@
 """Every error leaves the service as `application/problem+json` (RFC 9457).
 
-The hierarchy raised by services and helpers:
-
-    AppError                     500 INTERNAL_ERROR
-    ├── BadRequestError          400 BAD_REQUEST
-    ├── UnauthorizedError        401 UNAUTHORIZED
-    ├── ForbiddenError           403 FORBIDDEN
-    ├── NotFoundError            404 NOT_FOUND
-    ├── ConflictError            409 CONFLICT
-    ├── PreconditionFailedError  412 PRECONDITION_FAILED
-    ├── ValidationFailedError    422 VALIDATION_FAILED
-    ├── PreconditionRequiredError 428 PRECONDITION_REQUIRED
-    ├── RateLimitedError         429 RATE_LIMITED
-    └── ServiceUnavailableError  503 SERVICE_UNAVAILABLE
-
-Werkzeug's HTTP exceptions, pydantic validation errors, unique-constraint violations and database
-timeouts are translated into the same body. Nothing from an exception's text reaches a client
-unless it was written for one.
+The `AppError` tree (`shelf.core.errors`), werkzeug's HTTP exceptions, pydantic validation
+errors, unique-constraint violations and database timeouts become the same body, with the
+request id. Nothing from an exception's text reaches a client unless it was written for one.
 """
 
 from __future__ import annotations
 
 import logging
 from http import HTTPStatus
-from typing import Any, TypedDict
+from typing import Any
 
 import orjson
 from apiflask import APIFlask, HTTPError
@@ -33,23 +19,13 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from shelf.observability import request_id
-from shelf.validation import details_from_pydantic
+from shelf.core.errors import AppError, Detail
+from shelf.web import state
 
 __all__ = [
-    "AppError",
-    "BadRequestError",
-    "ConflictError",
-    "Detail",
-    "ForbiddenError",
-    "NotFoundError",
-    "PreconditionFailedError",
-    "PreconditionRequiredError",
+    "HINTS",
     "Problem",
-    "RateLimitedError",
-    "ServiceUnavailableError",
-    "UnauthorizedError",
-    "ValidationFailedError",
+    "details_from_pydantic",
     "init_app",
     "problem_response",
     "problem_schema",
@@ -58,13 +34,22 @@ __all__ = [
 PROBLEM_MIMETYPE = "application/problem+json"
 log = logging.getLogger(__name__)
 
-
-class Detail(TypedDict):
-    """One entry of a problem's `details`: what is wrong with which field and how to fix it."""
-
-    field: str
-    issue: str
-    hint: str
+HINTS: dict[str, str] = {
+    "missing": "Add this required field.",
+    "extra_forbidden": "Remove this field; the schema at /openapi.json lists the accepted fields.",
+    "string_too_short": "Send at least {min_length} character(s).",
+    "string_too_long": "Send at most {max_length} characters.",
+    "string_type": "Send a JSON string.",
+    "int_type": "Send a whole number.",
+    "int_parsing": "Send a whole number, e.g. 2024.",
+    "int_from_float": "Send a whole number without a fraction.",
+    "greater_than_equal": "Send a number of at least {ge}.",
+    "less_than_equal": "Send a number of at most {le}.",
+    "model_type": "Send a JSON object.",
+    "dict_type": "Send a JSON object.",
+    "model_attributes_type": "Send a JSON object.",
+}
+DEFAULT_HINT = "Check the value against the schema at /openapi.json."
 
 
 class ProblemDetail(BaseModel):
@@ -92,65 +77,6 @@ def problem_schema() -> dict[str, Any]:
     definitions = schema.pop("$defs")
     schema["properties"]["details"]["items"] = definitions["ProblemDetail"]
     return schema
-
-
-class AppError(Exception):
-    """Base of the errors the service raises on purpose; `message` is written for the client."""
-
-    status = 500
-    code = "INTERNAL_ERROR"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        details: list[Detail] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details or []
-        self.headers = headers or {}
-
-
-class BadRequestError(AppError):
-    status, code = 400, "BAD_REQUEST"
-
-
-class UnauthorizedError(AppError):
-    status, code = 401, "UNAUTHORIZED"
-
-
-class ForbiddenError(AppError):
-    status, code = 403, "FORBIDDEN"
-
-
-class NotFoundError(AppError):
-    status, code = 404, "NOT_FOUND"
-
-
-class ConflictError(AppError):
-    status, code = 409, "CONFLICT"
-
-
-class PreconditionFailedError(AppError):
-    status, code = 412, "PRECONDITION_FAILED"
-
-
-class ValidationFailedError(AppError):
-    status, code = 422, "VALIDATION_FAILED"
-
-
-class PreconditionRequiredError(AppError):
-    status, code = 428, "PRECONDITION_REQUIRED"
-
-
-class RateLimitedError(AppError):
-    status, code = 429, "RATE_LIMITED"
-
-
-class ServiceUnavailableError(AppError):
-    status, code = 503, "SERVICE_UNAVAILABLE"
 
 
 HTTP_CODES = {
@@ -182,6 +108,26 @@ HTTP_MESSAGES = {
 }
 
 
+def _hint(error: Any) -> str:
+    context = error.get("ctx") or {}
+    if "hint" in context:
+        return str(context["hint"])
+    template = HINTS.get(error["type"], DEFAULT_HINT)
+    try:
+        return template.format(**context)
+    except (KeyError, IndexError):
+        return DEFAULT_HINT
+
+
+def details_from_pydantic(error: PydanticValidationError) -> list[Detail]:
+    """One detail per invalid field: its dotted path, what is wrong, and how to fix it."""
+    details: list[Detail] = []
+    for item in error.errors(include_url=False):
+        location = ".".join(str(part) for part in item["loc"]) or "body"
+        details.append({"field": location, "issue": item["msg"], "hint": _hint(item)})
+    return details
+
+
 def problem_response(
     status: int,
     message: str,
@@ -199,7 +145,7 @@ def problem_response(
         "code": code or HTTP_CODES.get(status, "ERROR"),
         "message": message,
         "details": details or [],
-        "request_id": request_id(),
+        "request_id": state.request_id(request.environ),
     }
     response = Response(orjson.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE)
     response.headers.update(headers or {})

@@ -10,6 +10,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from redis import BlockingConnectionPool, Redis, RedisError
@@ -95,15 +96,18 @@ class RedisBackoff:
     at most one; callers fall back (no cache, in-process counting) meanwhile.
     """
 
-    def __init__(self, seconds: float = 5.0) -> None:
+    def __init__(
+        self, seconds: float = 5.0, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.seconds = seconds
+        self._clock = clock
         self._down_until = 0.0
 
     def available(self) -> bool:
         """False while backing off after a failure."""
-        return time.monotonic() >= self._down_until
+        return self._clock() >= self._down_until
 
     def failed(self, error: RedisError, what: str) -> None:
         """Log the failure and start backing off."""
         log.warning("redis unavailable; %s", what, exc_info=error)
-        self._down_until = time.monotonic() + self.seconds
+        self._down_until = self._clock() + self.seconds

@@ -1,4 +1,7 @@
-"""Pagination and sorting shared by every list: query parameters, the page body and Link header."""
+"""Pagination and sorting shared by every list: query parameters, the page body and links.
+
+`shelf.web.links` builds a page's links from the request being served.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ import math
 from typing import Any, ClassVar, Generic, TypeVar
 from urllib.parse import urlencode
 
-from flask import request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import ColumnElement, Connection, Row, Select, func, inspect, select
@@ -17,7 +19,8 @@ __all__ = [
     "Page",
     "PageLinks",
     "PageQuery",
-    "make_page",
+    "link_header",
+    "page_links",
     "paginate",
 ]
 
@@ -130,14 +133,13 @@ def paginate(
     return list(rows), total or 0
 
 
-def page_links(query: PageQuery, total: int) -> PageLinks:
-    """Links that keep the caller's filters and change only `page`."""
+def page_links(base: str, arguments: dict[str, str], query: PageQuery, total: int) -> PageLinks:
+    """Links to `base` that keep the caller's `arguments` and change only `page`."""
     last = max(1, math.ceil(total / query.per_page))
-    args = request.args.to_dict()
-    args["per_page"] = str(query.per_page)
+    args = {**arguments, "per_page": str(query.per_page)}
 
     def url(page: int) -> str:
-        return f"{request.script_root}{request.path}?{urlencode({**args, 'page': str(page)})}"
+        return f"{base}?{urlencode({**args, 'page': str(page)})}"
 
     return PageLinks(
         self=url(query.page),
@@ -152,18 +154,3 @@ def link_header(links: PageLinks) -> str:
     """The RFC 8288 Link header for a page's links."""
     relations = links.model_dump(exclude={"self"}, exclude_none=True)
     return ", ".join(f'<{url}>; rel="{rel}"' for rel, url in relations.items())
-
-
-def make_page(
-    schema: type[BaseModel], rows: list[RowT], total: int, query: PageQuery
-) -> tuple[Page[BaseModel], dict[str, str]]:
-    """The page body for `rows` shown as `schema`, and its Link header."""
-    links = page_links(query, total)
-    page = Page[schema](  # type: ignore[valid-type]
-        items=[schema.model_validate(row, from_attributes=True) for row in rows],
-        page=query.page,
-        per_page=query.per_page,
-        total=total,
-        links=links,
-    )
-    return page, {"Link": link_header(links)}

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = Path(__file__).parent.parent / "migrations"
 WORKER_SOCKET_TIMEOUT = 500  # seconds; longer than RQ's 405 s blocking dequeue
 
 
@@ -104,7 +104,7 @@ def _alembic(settings: Settings, action: str, *args: object, **kwargs: object) -
     from alembic.config import Config
     from sqlalchemy import create_engine
 
-    from shelf.db import engine_options
+    from shelf.core.db import engine_options
 
     if settings.is_sqlite:
         Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
@@ -202,8 +202,8 @@ def _lifetime(ctx: click.Context, param: click.Parameter, text: str | None) -> t
 
 
 def _scopes(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
-    from shelf.auth import service as auth_service
-    from shelf.errors import ValidationFailedError
+    from shelf.auth import api_keys as auth_service
+    from shelf.core.errors import ValidationFailedError
 
     try:
         return auth_service.parse_scopes(value)
@@ -222,10 +222,10 @@ def _scopes(ctx: click.Context, param: click.Parameter, value: str) -> list[str]
 )
 def apikeys_create(owner: str, scopes: list[str], lifetime: timedelta | None) -> None:
     """Issue a key; the secret is printed once, alone on the first line."""
-    from shelf.auth import service as auth_service
+    from shelf.auth import api_keys as auth_service
 
     with _session() as session:
-        issued = auth_service.create_key(session, owner, scopes, lifetime)
+        issued = auth_service.create_key(session, owner=owner, scopes=scopes, expires_in=lifetime)
         click.echo(issued.secret)
         expiry = issued.key.expires_at.isoformat() if issued.key.expires_at else "never"
         click.echo(
@@ -238,7 +238,7 @@ def apikeys_create(owner: str, scopes: list[str], lifetime: timedelta | None) ->
 @apikeys.command("list")
 def apikeys_list() -> None:
     """List keys (never their secrets)."""
-    from shelf.auth import service as auth_service
+    from shelf.auth import api_keys as auth_service
 
     with _session() as session:
         for key in auth_service.list_keys(session):
@@ -255,12 +255,12 @@ def apikeys_list() -> None:
 @click.argument("key_id", type=int)
 def apikeys_revoke(key_id: int) -> None:
     """Revoke a key by id; it stops working within a second everywhere."""
-    from shelf.auth import service as auth_service
-    from shelf.errors import NotFoundError
+    from shelf.auth import api_keys as auth_service
+    from shelf.core.errors import NotFoundError
 
     with _session() as session:
         try:
-            key = auth_service.revoke_key(session, key_id)
+            key = auth_service.revoke_key(session, key_id=key_id)
         except NotFoundError as error:
             raise click.ClickException(error.message) from error
         click.echo(f"revoked key {key.id} ({key.owner})")
@@ -277,22 +277,24 @@ def apikeys_revoke(key_id: int) -> None:
 @click.option("--hash", "hash_name", default="sec_apikeys", show_default=True, help="Redis hash.")
 def apikeys_import_redis(scopes: list[str], hash_name: str) -> None:
     """Import the plain keys of the Redis hash `sec_apikeys` (key -> owner), hashed."""
-    from shelf.auth import service as auth_service
-    from shelf.redis_client import make_redis
+    from shelf.auth import api_keys as auth_service
+    from shelf.core.redis import make_redis
 
     settings = load_settings()
     redis = make_redis(settings)
     if redis is None:
         raise click.ClickException("REDIS_URL (or REDIS_HOST) must point at the older deployment")
     with _session(settings) as session:
-        imported, present = auth_service.import_redis_keys(session, redis, scopes, hash_name)
+        imported, present = auth_service.import_redis_keys(
+            session, redis=redis, scopes=scopes, hash_name=hash_name
+        )
     click.echo(f"imported {imported} key(s); {present} already present")
 
 
 @contextmanager
 def _session(settings: Settings | None = None) -> Iterator[Session]:
     from shelf.app import create_app
-    from shelf.db import db as database
+    from shelf.extensions import db as database
 
     app = create_app(settings or load_settings())
     with app.app_context():

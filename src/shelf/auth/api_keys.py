@@ -1,33 +1,39 @@
 """API keys: issue, list, revoke, verify, and import the keys of the older Redis deployment.
 
 Keys carry at least 128 bits of randomness, so a fast SHA-256 digest is the right way to store
-them (a slow password hash protects guessable secrets, and would cost every request).
+them (a slow password hash protects guessable secrets, and would cost every request). A key's
+check is remembered for a second per process, so a revoked key stops working everywhere within
+that second.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from cachetools import TTLCache
 from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shelf.auth.models import ApiKey
-from shelf.db import utcnow
-from shelf.errors import NotFoundError, ValidationFailedError
-from shelf.security import SCOPES, Principal, clear_key_cache
+from shelf.auth.principal import SCOPES, Principal
+from shelf.core.db import utcnow
+from shelf.core.errors import NotFoundError, ValidationFailedError
 
 __all__ = [
     "KEY_PREFIX",
     "LEGACY_HASH",
     "IssuedKey",
+    "clear_key_cache",
     "create_key",
     "import_redis_keys",
     "list_keys",
     "parse_scopes",
+    "principal_for_key",
     "revoke_key",
     "verify_key",
 ]
@@ -35,6 +41,9 @@ __all__ = [
 KEY_PREFIX = "shelf_"
 LEGACY_HASH = "sec_apikeys"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+KEY_CACHE_SECONDS = 1.0  # a revoked key stops working within this long on every worker
+_key_cache: TTLCache[str, Principal | None] = TTLCache(maxsize=100_000, ttl=KEY_CACHE_SECONDS)
+_key_cache_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -64,7 +73,7 @@ def parse_scopes(text: str) -> list[str]:
 
 
 def create_key(
-    session: Session, owner: str, scopes: list[str], expires_in: timedelta | None = None
+    session: Session, *, owner: str, scopes: list[str], expires_in: timedelta | None = None
 ) -> IssuedKey:
     """Issue a key for `owner` with `scopes`."""
     random_part = secrets.token_urlsafe(32)  # 256 bits
@@ -86,7 +95,7 @@ def list_keys(session: Session) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).order_by(ApiKey.id.desc())))
 
 
-def revoke_key(session: Session, key_id: int) -> ApiKey:
+def revoke_key(session: Session, *, key_id: int) -> ApiKey:
     """Revoke a key; it stops working within a second on every worker."""
     key = session.get(ApiKey, key_id)
     if key is None:
@@ -97,7 +106,7 @@ def revoke_key(session: Session, key_id: int) -> ApiKey:
     return key
 
 
-def verify_key(session: Session, secret: str, now: datetime | None = None) -> Principal | None:
+def verify_key(session: Session, *, secret: str, now: datetime | None = None) -> Principal | None:
     """The principal a presented key stands for, or None when unknown, expired or revoked."""
     now = now or utcnow()
     key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest(secret)))
@@ -116,8 +125,29 @@ def verify_key(session: Session, secret: str, now: datetime | None = None) -> Pr
     )
 
 
+def principal_for_key(session: Session, *, secret: str) -> Principal | None:
+    """`verify_key`, remembered for KEY_CACHE_SECONDS: most requests skip the database."""
+    key_digest = digest(secret)
+    with _key_cache_lock:
+        # One lookup, not `in` then `[]`: the entry may expire between the two.
+        try:
+            return _key_cache[key_digest]
+        except KeyError:
+            pass
+    principal = verify_key(session, secret=secret)
+    with _key_cache_lock:
+        _key_cache[key_digest] = principal
+    return principal
+
+
+def clear_key_cache() -> None:
+    """Forget remembered key checks (tests, and after revoking in this process)."""
+    with _key_cache_lock:
+        _key_cache.clear()
+
+
 def import_redis_keys(
-    session: Session, redis: Redis, scopes: list[str], hash_name: str = LEGACY_HASH
+    session: Session, *, redis: Redis, scopes: list[str], hash_name: str = LEGACY_HASH
 ) -> tuple[int, int]:
     """Import the plain keys of the older deployment's Redis hash (key -> owner), hashed.
 

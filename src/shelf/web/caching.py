@@ -1,8 +1,12 @@
 """Response cache for GET endpoints: Redis when configured, process memory otherwise.
 
-`@cached("books")` serves a view from the cache of its resource type (`cache_store`); writes are
-noticed at commit time from the session itself, whichever code path made them, and clear the
-cached reads of every table they touched, on every worker.
+`@cached("books", vary="public")` serves a view from the cache of its resource type
+(`shelf.core.cache_store`). Who an entry varies by is declared, never guessed: `public` entries
+are shared by every caller of the same visibility (anonymous, or holding credentials), and
+`principal` entries belong to one caller, named by its subject in the entry's field; only
+`public` reads are answered by the anonymous-hit shortcut. Writes are noticed at commit time
+from the session itself, whichever code path made them, and clear the cached reads of every
+table they touched, on every worker.
 """
 
 from __future__ import annotations
@@ -11,80 +15,75 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from itertools import chain
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from apiflask import APIFlask
-from flask import Request, Response, current_app, g, has_app_context, request
+from flask import Request, Response, current_app, has_app_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from shelf.cache_store import ResponseCache
 from shelf.config import Settings
-from shelf.security import current_principal
+from shelf.core.cache_store import CacheProbe, ResponseCache
+from shelf.web import state
+from shelf.web.state import RequestState
 
 __all__ = [
-    "Prefetch",
+    "CachePolicy",
+    "Vary",
     "cache_field",
+    "cache_policy",
     "cached",
-    "cached_entry",
     "hit_response",
     "init_app",
-    "prefetch_keys",
-    "public_cache_control",
+    "probe",
 ]
 
-TOUCHED = "shelf.touched_tables"
-CACHE_FIELD_ENVIRON = "shelf.cache_field"  # where a request's cache field is kept, once computed
+Vary = Literal["public", "principal"]
+TOUCHED = "shelf.touched_tables"  # a session.info key: the tables a transaction wrote
 CACHED_RESOURCES: set[str] = set()  # table names with cached reads, filled as views are declared
 
 
-@dataclass(frozen=True)
-class Prefetch:
-    """A cache lookup already made for this request, in the rate limiter's Redis call."""
+@dataclass(frozen=True, slots=True)
+class CachePolicy:
+    """How a view is cached: the resource whose writes clear it, and who an entry varies by."""
 
     resource: str
-    field: str
-    entry: bytes | None
-    generation: str
+    vary: Vary
 
 
-def prefetch_keys(
-    cache: ResponseCache, view: Callable[..., Any] | None, request: Request, authenticated: bool
-) -> tuple[str, str, str, str] | None:
-    """(resource, generation key, entries key, field) when `view` serves from the Redis cache.
-
-    The rate limiter fetches these with its own script call, so a cached read costs one Redis
-    round trip in all.
-    """
-    resource: str | None = getattr(view, "cached_resource", None)
-    if resource is None or not cache.enabled or cache.use_redis(resource) is None:
-        return None
-    generation_key, entries_key = cache.keys(resource)
-    return resource, generation_key, entries_key, cache_field(request, authenticated)
+def cache_policy(view: Callable[..., Any] | None) -> CachePolicy | None:
+    """The policy `@cached` gave `view`, or None when it is not cached."""
+    return getattr(view, "cache_policy", None)
 
 
-def cache_field(request: Request, authenticated: bool) -> str:
-    """What identifies a cached read: the caller's visibility, the path and the sorted query."""
-    visibility = "auth" if authenticated else "anon"
-    memo = f"{CACHE_FIELD_ENVIRON}.{visibility}"
-    field: str | None = request.environ.get(memo)
+def cache_field(request: Request, request_state: RequestState, vary: Vary) -> str:
+    """What identifies a cached read: whose it is, the path and the sorted query."""
+    principal = request_state.principal
+    if vary == "principal" and principal is not None:
+        owner = f"principal:{principal.subject}"
+    else:
+        owner = "auth" if principal is not None else "anon"
+    field = request_state.cache_fields.get(owner)
     if field is None:
         query = request.environ.get("QUERY_STRING", "")
         if query:
             query = urlencode(sorted(request.args.items(multi=True)))
-        field = request.environ[memo] = f"{visibility}|{request.path}?{query}"
+        field = request_state.cache_fields[owner] = f"{owner}|{request.path}?{query}"
     return field
 
 
-def cached_entry(
-    cache: ResponseCache, resource: str, field: str, prefetched: Prefetch | None
-) -> tuple[bytes | None, str | None]:
-    """The entry of `field` and the generation to store under: as the rate limiter already
-    fetched them when it did, else looked up."""
-    if prefetched is not None and (prefetched.resource, prefetched.field) == (resource, field):
-        return prefetched.entry, prefetched.generation
-    return cache.lookup(resource, field)
+def probe(
+    cache: ResponseCache,
+    view: Callable[..., Any] | None,
+    request: Request,
+    request_state: RequestState,
+) -> CacheProbe | None:
+    """Where `view`'s entry for this request lives in Redis, for the rate limiter to fetch."""
+    policy = cache_policy(view)
+    if policy is None or not cache.enabled:
+        return None
+    return cache.probe(policy.resource, cache_field(request, request_state, policy.vary))
 
 
 def hit_response(response_class: type[Response], hit: tuple[str, bytes]) -> Response:
@@ -94,15 +93,13 @@ def hit_response(response_class: type[Response], hit: tuple[str, bytes]) -> Resp
     )
 
 
-def public_cache_control(response: Response, settings: Settings) -> Response:
-    """Let shared caches keep an anonymous read for CACHE_PUBLIC_MAX_AGE seconds."""
-    response.headers["Cache-Control"] = f"public, max-age={settings.cache_public_max_age}"
-    return response
+def cached(resource: str, *, vary: Vary) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Serve a GET view from the cache of `resource`; `X-Cache` says HIT or MISS.
 
-
-def cached(resource: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Serve a GET view from the cache of `resource`; `X-Cache` says HIT or MISS."""
-
+    `vary` says who an entry belongs to: `public` (every caller sees the same data) or
+    `principal` (each caller sees its own: "my loans").
+    """
+    policy = CachePolicy(resource, vary)
     CACHED_RESOURCES.add(resource)
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -111,9 +108,10 @@ def cached(resource: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             cache: ResponseCache = current_app.extensions["shelf.cache"]
             if not cache.enabled:
                 return current_app.make_response(view(*args, **kwargs))
-            principal = current_principal()
-            field = cache_field(request, authenticated=principal is not None)
-            entry, generation = cached_entry(cache, resource, field, g.pop("cache_prefetch", None))
+            request_state = state.current()
+            field = cache_field(request, request_state, vary)
+            prefetched, request_state.cache_prefetch = request_state.cache_prefetch, None
+            entry, generation = cache.entry(resource, field, prefetched)
             hit = cache.unpack(entry)
             if hit is not None:
                 response = hit_response(current_app.response_class, hit)
@@ -125,11 +123,10 @@ def cached(resource: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                     stored = cache.pack(response.headers["ETag"], response.get_data())
                     cache.store(resource, field, stored, generation)
                 response.headers["X-Cache"] = "MISS"
-            if principal is None:
-                public_cache_control(response, current_app.extensions["shelf.settings"])
+            request_state.public_read = vary == "public" and request_state.principal is None
             return response
 
-        wrapper.cached_resource = resource  # type: ignore[attr-defined]
+        wrapper.cache_policy = policy  # type: ignore[attr-defined]
         return wrapper
 
     return decorator

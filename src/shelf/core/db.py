@@ -1,4 +1,7 @@
-"""Database layer: the declarative base, engine options with timeouts, and the session extension."""
+"""Database layer: the declarative base, UTC timestamps, and engine options with timeouts.
+
+The Flask extension that binds engines and sessions to the app is `shelf.extensions.db`.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,6 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from flask.sansio.app import App
-from flask_sqlalchemy_lite import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import DisconnectionError
@@ -17,7 +18,7 @@ from sqlalchemy.types import TypeDecorator
 
 from shelf.config import Settings
 
-__all__ = ["Base", "UTCDateTime", "db", "engine_options", "read_engine_options", "utcnow"]
+__all__ = ["Base", "UTCDateTime", "engine_options", "read_engine_options", "utcnow"]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -28,44 +29,6 @@ NAMING_CONVENTION = {
 }
 # A pooled connection unused for this long is checked with a round trip before it is handed out.
 PING_AFTER_IDLE_SECONDS = 10.0
-
-
-class SyncSQLAlchemy(SQLAlchemy):
-    """The session extension for an app whose engines are all synchronous.
-
-    `engine` (and `session`, for writes) run statements in transactions. `reads` is a second
-    engine, on the same database, whose connections are in autocommit: a read there is one
-    round trip, with no BEGIN before it and no ROLLBACK when the connection goes back to the
-    pool. Each statement sees committed data, as in READ COMMITTED transactions. Reads take
-    `db.reads` and use Core statements: no ORM session is built for a request that only reads.
-    """
-
-    @property
-    def reads(self) -> Engine:
-        """The engine for reads outside a transaction (see the class's docstring)."""
-        return self.get_engine("reads")
-
-    def dispose(self) -> None:
-        """Close the pooled connections of every engine, as when an app is thrown away."""
-        for engine in self.engines.values():
-            engine.dispose()
-
-    def init_app(self, app: App) -> None:
-        """Bind to `app`, without the teardown of async sessions when there is no async engine."""
-        super().init_app(app)
-        # That teardown is an async function, which Flask runs through asgiref: a new thread and
-        # event loop on every request, about a quarter of the CPU time of a read by id.
-        if not app.config.get("SQLALCHEMY_ASYNC_ENGINES"):
-            app.teardown_appcontext_funcs[:] = [
-                func
-                for func in app.teardown_appcontext_funcs
-                if getattr(func, "__name__", "") != "_close_async_sessions"
-            ]
-
-
-# A session lives for one request; reloading every object after its commit would cost a SELECT
-# per write just to answer with what was written.
-db = SyncSQLAlchemy(session_options={"expire_on_commit": False})
 
 
 class Base(DeclarativeBase):
@@ -87,7 +50,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            raise ValueError("naive datetime given; use shelf.db.utcnow()")
+            raise ValueError("naive datetime given; use shelf.core.db.utcnow()")
         return value.astimezone(UTC) if value is not None else None
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:

@@ -2,8 +2,9 @@
 
 Counters live in Redis when configured, so every worker shares them; without Redis, or for a few
 seconds after a Redis failure (the backoff shared with the cache), each process counts in memory,
-in a bounded table that forgets windows once they end. Operational endpoints and docs are exempt.
-`ENDPOINT_RATE_LIMITS` adds stricter limits to single endpoints.
+in a bounded table that forgets windows once they end. `ENDPOINT_RATE_LIMITS` adds stricter
+limits to single endpoints. The Flask side (who is counted, the 429, the headers) is
+`shelf.web.limits`.
 
 Written here rather than with Flask-Limiter on purpose: Flask-Limiter measured about 570 us of
 CPU per request on this service (three to four Redis calls, one to count and more to read the
@@ -21,32 +22,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from apiflask import APIFlask
 from cachetools import TTLCache
-from flask import Response, current_app, g, request
 from limits import RateLimitItem
 from limits import parse as parse_limit
 from redis import Redis, RedisError
 
-from shelf.cache import Prefetch, prefetch_keys
 from shelf.config import Settings
-from shelf.errors import RateLimitedError
-from shelf.redis_client import PinnedClient, RedisBackoff
-from shelf.security import current_principal
+from shelf.core.cache_store import CacheProbe, Prefetch
+from shelf.core.redis import PinnedClient, RedisBackoff
 
 __all__ = [
-    "COUNTED_ENVIRON",
     "RateLimiter",
-    "add_headers",
+    "WindowState",
     "anonymous_identity",
-    "check_endpoints",
     "exceeded",
-    "init_app",
+    "make_limiter",
     "tightest",
 ]
 
-EXEMPT_BLUEPRINTS = frozenset({"ops", "docs", "openapi"})
-COUNTED_ENVIRON = "shelf.rate_limit_counted"  # (windows, prefetch) counted before Flask
 # Windows counted in process at most (one per limit and caller), some 40 MB: past it the least
 # recently counted are dropped, and those callers start a new window.
 MEMORY_WINDOWS = 100_000
@@ -69,7 +62,7 @@ return results
 """
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WindowState:
     """Where a caller stands in one limit's current window."""
 
@@ -123,27 +116,27 @@ class RateLimiter:
         self,
         identity: str,
         endpoint: str | None,
-        prefetch: tuple[str, str, str, str] | None = None,
+        probe: CacheProbe | None = None,
     ) -> tuple[list[WindowState], Prefetch | None]:
         """Count one request of `identity` against every limit that applies to `endpoint`.
 
-        With `prefetch` (from `cache.prefetch_keys`), the cache entry comes back too.
+        With `probe` (from `ResponseCache.probe`), the cache entry comes back too.
         """
         limits = [("all", self.default)]
         if endpoint in self.per_endpoint:
             limits.append((endpoint, self.per_endpoint[endpoint]))
         keys = [f"{self.prefix}{name}:{identity}" for name, _ in limits]
         args: list[str | int] = [len(keys), *(limit.get_expiry() * 1000 for _, limit in limits)]
-        if prefetch is not None:
-            keys += [prefetch[1], prefetch[2]]
-            args.append(prefetch[3])
+        if probe is not None:
+            keys += [probe.generation_key, probe.entries_key]
+            args.append(probe.field)
         counts = self._count_in_redis(keys, args)
         fetched = None
         if counts is None:
             counts = self._count_in_memory(keys[: len(limits)], args[1 : len(limits) + 1])
-        elif prefetch is not None:
+        elif probe is not None:
             entry, generation = counts[2 * len(limits)], counts[2 * len(limits) + 1]
-            fetched = Prefetch(prefetch[0], prefetch[3], entry or None, generation.decode())
+            fetched = Prefetch(probe.resource, probe.field, entry or None, generation.decode())
         windows = [
             WindowState(limit, counts[2 * i], counts[2 * i + 1])
             for i, (_, limit) in enumerate(limits)
@@ -178,11 +171,6 @@ def anonymous_identity(remote_addr: str | None) -> str:
     return f"ip:{remote_addr}"
 
 
-def _identity() -> str:
-    principal = current_principal()
-    return principal.subject if principal else anonymous_identity(request.remote_addr)
-
-
 def tightest(windows: list[WindowState]) -> WindowState:
     """The window with the fewest requests left: the one the response headers describe."""
     return min(windows, key=lambda window: window.remaining)
@@ -193,69 +181,14 @@ def exceeded(windows: list[WindowState]) -> list[WindowState]:
     return [window for window in windows if window.count > window.limit.amount]
 
 
-def _check() -> None:
-    if request.blueprint in EXEMPT_BLUEPRINTS or request.endpoint == "static":
-        return
-    # A request the cache shortcut looked at was counted there; it is not counted twice.
-    counted = request.environ.pop(COUNTED_ENVIRON, None)
-    if counted is None:
-        limiter: RateLimiter = current_app.extensions["shelf.limiter"]
-        view = current_app.view_functions.get(request.endpoint or "")
-        cache = current_app.extensions["shelf.cache"]
-        prefetch = prefetch_keys(cache, view, request, current_principal() is not None)
-        counted = limiter.hit(_identity(), request.endpoint, prefetch)
-    windows, g.cache_prefetch = counted
-    g.rate_limit = tightest(windows)
-    over = exceeded(windows)
-    if over:
-        wait = max(window.reset_seconds for window in over)
-        raise RateLimitedError(
-            f"Too many requests: the limit is {over[0].limit}. Wait the number of seconds "
-            "in Retry-After, then try again.",
-            headers={"Retry-After": str(wait)},
-        )
-
-
-def add_headers(response: Response, window: WindowState | None) -> Response:
-    """Tell the caller where it stands in `window` (RateLimit-* headers)."""
-    if window is not None:
-        response.headers.extend(
-            [
-                ("RateLimit-Limit", str(window.limit.amount)),
-                ("RateLimit-Remaining", str(window.remaining)),
-                ("RateLimit-Reset", str(window.reset_seconds)),
-            ]
-        )
-    return response
-
-
-def _add_headers(response: Response) -> Response:
-    return add_headers(response, g.get("rate_limit"))
-
-
-def init_app(app: APIFlask, settings: Settings) -> RateLimiter:
-    """Bind a limiter to `app`; call after security.init_app so the caller is known."""
-    limiter = RateLimiter(
-        app.extensions["shelf.redis"],
+def make_limiter(settings: Settings, redis: Redis | None, backoff: RedisBackoff) -> RateLimiter:
+    """The limiter `settings` describe: DEFAULT_RATE_LIMIT a minute, ENDPOINT_RATE_LIMITS."""
+    return RateLimiter(
+        redis,
         prefix=settings.redis_key_prefix,
         default=parse_limit(f"{settings.default_rate_limit}/minute"),
         per_endpoint={
             name: parse_limit(text) for name, text in settings.endpoint_rate_limits.items()
         },
-        backoff=app.extensions["shelf.redis_backoff"],
+        backoff=backoff,
     )
-    app.extensions["shelf.limiter"] = limiter
-    app.before_request(_check)
-    app.after_request(_add_headers)
-    return limiter
-
-
-def check_endpoints(app: APIFlask) -> None:
-    """Refuse to start when ENDPOINT_RATE_LIMITS names an endpoint that does not exist."""
-    limiter: RateLimiter = app.extensions["shelf.limiter"]
-    for endpoint in limiter.per_endpoint:
-        if endpoint not in app.view_functions:
-            known = ", ".join(sorted(e for e in app.view_functions if "." in e))
-            raise ValueError(
-                f"ENDPOINT_RATE_LIMITS names unknown endpoint {endpoint!r}; known: {known}"
-            )

@@ -1,0 +1,91 @@
+"""How a request proves who it is: the API-key scheme every protected route declares.
+
+The caller is identified once per request, before rate limiting, from the `X-API-KEY` header,
+and kept in the request state. Routes declare what they need with APIFlask's
+`auth_required(auth, roles=[SCOPE])`, which also documents the security requirement in OpenAPI.
+`admin` grants every scope.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import APIFlask, APIKeyHeaderAuth, HTTPError
+from flask import Response, request
+
+from shelf.auth import api_keys
+from shelf.auth.principal import Principal
+from shelf.extensions import db
+from shelf.web import state
+from shelf.web.problems import problem_response
+
+__all__ = ["API_KEY_HEADER", "auth", "current_principal", "has_credentials", "init_app"]
+
+API_KEY_HEADER = "X-API-KEY"
+# Where a request carries credentials, in the WSGI environ (HTTP_ and the header's name).
+CREDENTIAL_ENVIRON_KEYS = tuple(
+    "HTTP_" + header.upper().replace("-", "_") for header in (API_KEY_HEADER, "Authorization")
+)
+
+
+class ScopedKeyAuth(APIKeyHeaderAuth):
+    """APIFlask's API-key scheme, remembering which scopes a view asked for (for the 403)."""
+
+    def authorize(self, role: Any, user: Any, auth: Any) -> bool:
+        state.current().required_scopes = role
+        return bool(super().authorize(role, user, auth))
+
+
+auth = ScopedKeyAuth(
+    name="ApiKeyAuth",
+    param_name=API_KEY_HEADER,
+    description="An API key, issued with `shelf apikeys create`.",
+)
+
+
+def current_principal() -> Principal | None:
+    """The caller of this request, or None when anonymous or not recognised."""
+    return state.current().principal
+
+
+def has_credentials(environ: dict[str, Any]) -> bool:
+    """Whether the request carries credentials, valid or not."""
+    return any(environ.get(key) for key in CREDENTIAL_ENVIRON_KEYS)
+
+
+def _identify() -> None:
+    secret = request.headers.get(API_KEY_HEADER)
+    if secret:
+        state.current().principal = api_keys.principal_for_key(db.session, secret=secret)
+
+
+def _verify(token: str) -> Principal | None:
+    return current_principal()
+
+
+def _roles(principal: Principal) -> list[str]:
+    return sorted(principal.granted())
+
+
+def _auth_error(error: HTTPError) -> Response:
+    if error.status_code == 403:
+        request_state = state.current()
+        principal = request_state.principal
+        needed = ", ".join(request_state.required_scopes)
+        held = ", ".join(sorted(principal.scopes)) if principal else "none"
+        return problem_response(
+            403,
+            f"These credentials lack the scope this operation needs: {needed} (they have: {held}).",
+        )
+    return problem_response(
+        401,
+        f"Missing, unknown, expired or revoked credentials: send a valid key in {API_KEY_HEADER}.",
+    )
+
+
+def init_app(app: APIFlask) -> None:
+    """Identify the caller before anything else that depends on who it is."""
+    auth.verify_token(_verify)
+    auth.get_user_roles(_roles)
+    auth.error_processor(_auth_error)
+    app.before_request(_identify)

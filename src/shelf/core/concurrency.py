@@ -1,0 +1,59 @@
+"""Optimistic concurrency: If-Match against ETags, and commits that turn races into errors.
+
+Every versioned write goes through `commit_or_raise`: a unique-constraint violation becomes
+409 and a concurrent update (the version column matched no row) becomes 412, never a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from shelf.core.errors import ConflictError, PreconditionFailedError
+
+__all__ = ["TAKEN", "apply_changes", "check_if_match", "commit_or_raise"]
+
+TAKEN = "The change conflicts with existing data (a value that must be unique is taken)."
+
+
+def check_if_match(if_match_header: str | None, current_etag: str) -> None:
+    """412 unless If-Match is absent, `*`, or names the current ETag (strong comparison)."""
+    if if_match_header is None:
+        return
+    offered = [tag.strip() for tag in if_match_header.split(",")]
+    if "*" not in offered and current_etag not in offered:
+        raise PreconditionFailedError(
+            f"The resource has changed since you read it (its ETag is now {current_etag}); "
+            "GET it again and retry with the new ETag."
+        )
+
+
+def commit_or_raise(session: Session, *, what: str, conflict: ConflictError | None = None) -> None:
+    """Commit; a taken unique value raises `conflict` (409), a concurrent update 412."""
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise conflict or ConflictError(TAKEN) from exc
+    except StaleDataError as exc:
+        session.rollback()
+        raise PreconditionFailedError(
+            f"The {what} was changed by someone else meanwhile; GET it again and retry."
+        ) from exc
+
+
+def apply_changes(
+    session: Session,
+    target: object,
+    changes: dict[str, Any],
+    *,
+    what: str,
+    conflict: ConflictError | None = None,
+) -> None:
+    """Set `changes` on `target` and commit them (`commit_or_raise`)."""
+    for name, value in changes.items():
+        setattr(target, name, value)
+    commit_or_raise(session, what=what, conflict=conflict)

@@ -1,0 +1,1 @@
+"""Operational endpoints: runtime info, liveness, readiness and metrics."""

@@ -1,0 +1,97 @@
+"""Rules every API request meets before its view runs, and the one test of what is an API request.
+
+Bodies of API writes must be JSON objects within MAX_CONTENT_LENGTH (415, 413, 422); a write
+may be required to carry If-Match (428).
+"""
+
+from __future__ import annotations
+
+from apiflask import APIFlask
+from flask import Response, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from shelf.core.errors import AppError, PreconditionRequiredError, ValidationFailedError
+
+__all__ = [
+    "UnsupportedMediaTypeError",
+    "if_match",
+    "init_app",
+    "is_api_path",
+    "vary_on_origin",
+]
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class UnsupportedMediaTypeError(AppError):
+    status, code = 415, "UNSUPPORTED_MEDIA_TYPE"
+
+
+def is_api_path(path: str, api_prefix: str) -> bool:
+    """Whether `path` is the API's (under API_PREFIX), not operations' or the docs'.
+
+    The one definition used by the body rules, the rate limits, the anonymous-hit shortcut and
+    the OpenAPI document.
+    """
+    return path == api_prefix or path.startswith(api_prefix + "/")
+
+
+def _require_json_body(api_prefix: str) -> None:
+    if request.method not in BODY_METHODS or request.url_rule is None:
+        return
+    if not is_api_path(request.path, api_prefix):
+        return
+    has_body = request.content_length or request.headers.get("Transfer-Encoding")
+    if has_body and not request.is_json:
+        raise UnsupportedMediaTypeError(
+            "Send the body as JSON with the header Content-Type: application/json."
+        )
+    if has_body and request.content_length is None and _streamed_body_too_large():
+        raise RequestEntityTooLarge()
+    if has_body and request.get_data().strip() == b"null":
+        # The input layer would read a bare null as an empty object.
+        raise ValidationFailedError(
+            "The body must be a JSON object, not null.",
+            details=[{"field": "body", "issue": "is null", "hint": "Send a JSON object."}],
+        )
+
+
+def _streamed_body_too_large() -> bool:
+    """Whether a body sent without Content-Length (chunked) runs past MAX_CONTENT_LENGTH.
+
+    Werkzeug stops reading such a body at the limit without saying so; the JSON would then be
+    judged on its first part only.
+    """
+    limit = request.max_content_length
+    if limit is None or len(request.get_data()) < limit:
+        return False
+    return bool(request.environ["wsgi.input"].read(1))
+
+
+def if_match() -> str | None:
+    """The write's If-Match header; 428 when the deployment requires one and it is missing."""
+    value = request.headers.get("If-Match")
+    if value is None and current_app.extensions["shelf.settings"].require_if_match:
+        raise PreconditionRequiredError(
+            "This server requires If-Match on writes: GET the resource, then send its ETag."
+        )
+    return value
+
+
+def vary_on_origin(response: Response) -> Response:
+    """With CORS on, say that every answer depends on Origin, allowed or not.
+
+    flask-cors says so only to allowed origins; a shared cache could otherwise hand the answer
+    it stored for a refused origin (without CORS headers) to an allowed one.
+    """
+    response.vary.add("Origin")
+    return response
+
+
+def init_app(app: APIFlask, api_prefix: str) -> None:
+    """Check the bodies of API writes before their views run."""
+
+    def require_json_body() -> None:
+        _require_json_body(api_prefix)
+
+    app.before_request(require_json_body)
