@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 
-.PHONY: run dev test lint audit drift hooks fmt migrate seed openapi bench clean
+.PHONY: run dev test test-fast lint audit drift hooks fmt migrate seed openapi bench clean
 
 run: $(VENV)/.synced migrate ## install, migrate, start the production server on :8080
 	$(BIN)/shelf serve
@@ -15,8 +15,12 @@ dev: $(VENV)/.synced migrate ## start the reloading development server
 test: $(VENV)/.synced ## run the test suite; fails below the coverage floor (fail_under, pyproject.toml)
 	$(BIN)/pytest --cov
 
-lint: $(VENV)/.synced ## lint, format check, type check, security scan, Dockerfile lint, audit, drift
+test-fast: $(VENV)/.synced ## the suite without real servers, browsers and deployment checks, for local loops
+	$(BIN)/pytest -m "not server and not browser and not deploy"
+
+lint: $(VENV)/.synced ## lint, format check, type check, import layers, security scan, Dockerfile lint, audit, drift
 	$(BIN)/ruff check src tests bench && $(BIN)/ruff format --check src tests bench && $(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/bandit -q -c pyproject.toml --severity-level medium -r src && $(BIN)/hadolint --failure-threshold style Dockerfile
 	@$(MAKE) --no-print-directory audit drift
 

@@ -20,9 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shelf.auth.models import ApiKey
-from shelf.auth.principal import SCOPES, Principal
 from shelf.core.db import utcnow
 from shelf.core.errors import NotFoundError, ValidationFailedError
+from shelf.core.principal import SCOPES, Principal
 
 __all__ = [
     "KEY_PREFIX",

@@ -14,18 +14,13 @@ from apiflask import APIFlask, APIKeyHeaderAuth, HTTPError
 from flask import Response, request
 
 from shelf.auth import api_keys
-from shelf.auth.principal import Principal
+from shelf.core.principal import Principal
 from shelf.extensions import db
 from shelf.web import state
+from shelf.web.credentials import API_KEY_HEADER
 from shelf.web.problems import problem_response
 
-__all__ = ["API_KEY_HEADER", "auth", "current_principal", "has_credentials", "init_app"]
-
-API_KEY_HEADER = "X-API-KEY"
-# Where a request carries credentials, in the WSGI environ (HTTP_ and the header's name).
-CREDENTIAL_ENVIRON_KEYS = tuple(
-    "HTTP_" + header.upper().replace("-", "_") for header in (API_KEY_HEADER, "Authorization")
-)
+__all__ = ["auth", "current_principal", "init_app"]
 
 
 class ScopedKeyAuth(APIKeyHeaderAuth):
@@ -46,11 +41,6 @@ auth = ScopedKeyAuth(
 def current_principal() -> Principal | None:
     """The caller of this request, or None when anonymous or not recognised."""
     return state.current().principal
-
-
-def has_credentials(environ: dict[str, Any]) -> bool:
-    """Whether the request carries credentials, valid or not."""
-    return any(environ.get(key) for key in CREDENTIAL_ENVIRON_KEYS)
 
 
 def _identify() -> None:

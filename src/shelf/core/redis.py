@@ -93,21 +93,22 @@ class RedisBackoff:
 
     One is shared by every user of an app's client (rate limiter, cache, invalidation), so a
     dead or hanging server costs a process one socket timeout every few seconds, and a request
-    at most one; callers fall back (no cache, in-process counting) meanwhile.
+    at most one; callers fall back (no cache, in-process counting) meanwhile. `clock` may be
+    swapped (tests: `app.extensions["shelf.redis_backoff"].clock = fake_clock`).
     """
 
     def __init__(
         self, seconds: float = 5.0, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.seconds = seconds
-        self._clock = clock
+        self.clock = clock
         self._down_until = 0.0
 
     def available(self) -> bool:
         """False while backing off after a failure."""
-        return self._clock() >= self._down_until
+        return self.clock() >= self._down_until
 
     def failed(self, error: RedisError, what: str) -> None:
         """Log the failure and start backing off."""
         log.warning("redis unavailable; %s", what, exc_info=error)
-        self._down_until = self._clock() + self.seconds
+        self._down_until = self.clock() + self.seconds

@@ -22,10 +22,10 @@ from typing import Any
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
-from shelf.auth.schemes import has_credentials
 from shelf.core.cache_store import ResponseCache
 from shelf.core.ratelimit import RateLimiter, anonymous_identity, exceeded, tightest
 from shelf.web import caching, state
+from shelf.web.credentials import has_credentials
 from shelf.web.finisher import finish
 from shelf.web.request_rules import is_api_path
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from flask import request
 
-from shelf.auth.principal import Principal
 from shelf.core.cache_store import Prefetch
+from shelf.core.principal import Principal
 from shelf.core.ratelimit import WindowState
 
 __all__ = ["ENVIRON_KEY", "RequestState", "current", "of", "request_id"]

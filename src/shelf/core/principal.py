@@ -1,4 +1,4 @@
-"""Who is calling: the principal of a request and the scopes it may hold. No Flask here."""
+"""Who is calling: the principal of a request and the scopes it may hold."""
 
 from __future__ import annotations
 
