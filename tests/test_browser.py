@@ -14,9 +14,10 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
-from tests.conftest import ServerProcess, free_port, unavailable
+from tests.support.servers import ServerProcess, free_port
+from tests.support.services import unavailable
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 
 class Forwarder(socketserver.ThreadingTCPServer):

@@ -1,4 +1,7 @@
-"""Response caching of reads, invalidated by writes on every worker."""
+"""Response caching across workers, and the cache store when Redis fails or entries age.
+
+Hits, misses and invalidation within one app, for every resource, are tests/test_contract.py.
+"""
 
 from __future__ import annotations
 
@@ -8,64 +11,18 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 import requests
-from flask.testing import FlaskClient
 
 from shelf.core.cache_store import ResponseCache
 from shelf.core.redis import RedisBackoff
-from tests.books.test_routes import BOOKS, create
-from tests.conftest import PrivateRedis, ServerProcess
-
-
-def test_reads_miss_then_hit(client: FlaskClient) -> None:
-    book = create(client)
-    for path in (BOOKS, f"{BOOKS}/{book['id']}"):
-        assert client.get(path).headers["X-Cache"] == "MISS"
-        hit = client.get(path)
-        assert hit.headers["X-Cache"] == "HIT"
-        assert hit.headers["ETag"]
-
-
-def test_the_query_is_normalised(client: FlaskClient) -> None:
-    client.get(f"{BOOKS}?page=1&per_page=5")
-    assert client.get(f"{BOOKS}?per_page=5&page=1").headers["X-Cache"] == "HIT"
-
-
-def test_a_write_invalidates_list_and_item(client: FlaskClient) -> None:
-    book = create(client, copies=1)
-    item = f"{BOOKS}/{book['id']}"
-    client.get(BOOKS)
-    client.get(item)
-    client.patch(item, json={"copies": 7})
-    fresh_item = client.get(item)
-    assert fresh_item.headers["X-Cache"] == "MISS"
-    assert fresh_item.get_json()["copies"] == 7
-    fresh_list = client.get(BOOKS)
-    assert fresh_list.headers["X-Cache"] == "MISS"
-    assert fresh_list.get_json()["items"][0]["copies"] == 7
-
-
-def test_anonymous_and_authenticated_entries_are_apart(
-    client: FlaskClient, anon: FlaskClient
-) -> None:
-    client.get(BOOKS)
-    anonymous = anon.get(BOOKS)
-    assert anonymous.headers["X-Cache"] == "MISS"
-    assert anonymous.headers["Cache-Control"].startswith("public, max-age=")
-    assert client.get(BOOKS).headers["Cache-Control"] == "no-store"
-
-
-def test_a_cached_read_still_answers_if_none_match(anon: FlaskClient, client: FlaskClient) -> None:
-    book = create(client)
-    path = f"{BOOKS}/{book['id']}"
-    etag = anon.get(path).headers["ETag"]
-    response = anon.get(path, headers={"If-None-Match": etag})
-    assert response.status_code == 304
-    assert response.headers["X-Cache"] == "HIT"
+from tests.support.clock import FakeClock
+from tests.support.private_redis import PrivateRedis
+from tests.support.resources import BOOKS
+from tests.support.servers import ServerProcess
 
 
 @pytest.mark.server
 def test_a_write_on_one_server_invalidates_the_other(
-    start_server: Callable[..., ServerProcess], redis_url: str, redis_prefix: str, tmp_path: object
+    start_server: Callable[..., ServerProcess], redis_url: str, redis_prefix: str
 ) -> None:
     shared = {"REDIS_URL": redis_url, "REDIS_KEY_PREFIX": redis_prefix}
     first = start_server(**shared)
@@ -90,13 +47,22 @@ def test_a_write_on_one_server_invalidates_the_other(
 
 
 TIMEOUT = 0.3
+BACKOFF = 5.0
 
 
 @pytest.fixture
-def proxied_cache(private_redis: PrivateRedis) -> Iterator[ResponseCache]:
-    """A Redis cache behind the private server's proxy, backing off briefly after a failure."""
+def backoff_clock() -> FakeClock:
+    """The clock of `proxied_cache`'s backoff."""
+    return FakeClock()
+
+
+@pytest.fixture
+def proxied_cache(private_redis: PrivateRedis, backoff_clock: FakeClock) -> Iterator[ResponseCache]:
+    """A Redis cache behind the private server's proxy, backing off after a failure until
+    `backoff_clock` is advanced by BACKOFF."""
     client = redis.Redis.from_url(private_redis.proxy_url, socket_timeout=TIMEOUT)
-    yield ResponseCache(client, prefix="t:", ttl=60, backoff=RedisBackoff(seconds=TIMEOUT))
+    backoff = RedisBackoff(seconds=BACKOFF, clock=backoff_clock)
+    yield ResponseCache(client, prefix="t:", ttl=60, backoff=backoff)
     client.close()
 
 
@@ -107,19 +73,21 @@ def cache_entry(cache: ResponseCache, resource: str, value: bytes) -> None:
 
 
 def test_a_failed_invalidation_is_retried_before_the_cache_is_used(
-    proxied_cache: ResponseCache, private_redis: PrivateRedis
+    proxied_cache: ResponseCache, private_redis: PrivateRedis, backoff_clock: FakeClock
 ) -> None:
     cache_entry(proxied_cache, "books", b"old")
     private_redis.silence()
     proxied_cache.invalidate("books")  # times out: owed
     private_redis.unsilence()
     assert proxied_cache.lookup("books", "field") == (None, None)  # backing off
-    time.sleep(TIMEOUT)
+    backoff_clock.advance(BACKOFF - 0.001)
+    assert proxied_cache.lookup("books", "field") == (None, None)  # still backing off
+    backoff_clock.advance(0.001)
     assert proxied_cache.lookup("books", "field") == (None, "1")
 
 
 def test_invalidating_while_backing_off_does_not_wait_for_redis(
-    proxied_cache: ResponseCache, private_redis: PrivateRedis
+    proxied_cache: ResponseCache, private_redis: PrivateRedis, backoff_clock: FakeClock
 ) -> None:
     cache_entry(proxied_cache, "books", b"old")
     cache_entry(proxied_cache, "templates", b"old")
@@ -130,22 +98,20 @@ def test_invalidating_while_backing_off_does_not_wait_for_redis(
     proxied_cache.invalidate("templates")
     assert time.monotonic() - started < TIMEOUT / 2
     private_redis.unsilence()
-    time.sleep(TIMEOUT)
+    backoff_clock.advance(BACKOFF)
     assert proxied_cache.lookup("books", "field") == (None, "1")
     assert proxied_cache.lookup("templates", "field") == (None, "1")
 
 
 def test_an_entry_older_than_the_ttl_is_a_miss(redis_url: str, redis_prefix: str) -> None:
     """A lost invalidation leaves an entry behind for CACHE_TTL at most, however busy."""
-    now = [1_000_000.0]
+    clock = FakeClock()
     client = redis.Redis.from_url(redis_url, socket_timeout=1)
-    cache = ResponseCache(
-        client, prefix=redis_prefix, ttl=60, backoff=RedisBackoff(), clock=lambda: now[0]
-    )
+    cache = ResponseCache(client, prefix=redis_prefix, ttl=60, backoff=RedisBackoff(), clock=clock)
     cache_entry(cache, "books", cache.pack('"v1"', b'{"copies": 1}'))
-    now[0] += 60
+    clock.advance(60)
     assert cache.unpack(cache.lookup("books", "field")[0]) == ('"v1"', b'{"copies": 1}')
-    now[0] += 1
+    clock.advance(1)
     assert cache.unpack(cache.lookup("books", "field")[0]) is None
     assert cache.unpack(b'"etag"\n{"layout": "of an older release"}') is None
     client.close()

@@ -13,11 +13,13 @@ from shelf.app import create_app
 from shelf.auth.api_keys import clear_key_cache
 from shelf.extensions import db
 from shelf.web.anonymous_hits import CachedReadShortcut
-from tests.books.test_routes import BOOKS, create
-from tests.conftest import _empty_tables, make_settings
+from tests.support.factories import empty_tables, make_settings
+from tests.support.metrics import requests_counted
+from tests.support.resources import BOOKS, create_book
+from tests.support.wsgi import find_layer
 
 # Headers that differ between any two requests, whichever path answers them.
-PER_REQUEST = {"X-Request-ID", "RateLimit-Remaining"}
+PER_REQUEST = {"X-Request-ID", "RateLimit-Remaining", "Date"}
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -37,7 +39,7 @@ def app(
     yield app
     clear_key_cache()
     with app.app_context():
-        _empty_tables(sqlite_url)
+        empty_tables(sqlite_url)
         db.dispose()
 
 
@@ -57,8 +59,8 @@ def flask_calls(app: APIFlask) -> list[str]:
 
 def through_flask(app: APIFlask, path: str, **kwargs: object) -> TestResponse:
     """The answer Flask's view gives, with the shortcut stepping aside."""
-    shortcut = app.wsgi_app.wsgi_app  # type: ignore[attr-defined]  # the envelope's inner app
-    assert isinstance(shortcut, CachedReadShortcut)
+    shortcut = find_layer(app, CachedReadShortcut)
+    assert shortcut is not None
     cached_answer = shortcut._cached_answer
     shortcut._cached_answer = lambda environ: None  # type: ignore[method-assign]
     try:
@@ -79,7 +81,7 @@ def same_answer(shortcut: TestResponse, flask: TestResponse) -> None:
 def test_a_hit_is_answered_as_the_view_answers_it(
     app: APIFlask, client: FlaskClient, flask_calls: list[str]
 ) -> None:
-    book = create(client)
+    book = create_book(client)
     anon = app.test_client()
     for path in (f"{BOOKS}/{book['id']}", f"{BOOKS}?per_page=5&sort=title&page=1"):
         assert anon.get(path).headers["X-Cache"] == "MISS"
@@ -101,7 +103,7 @@ def test_the_query_order_does_not_matter(app: APIFlask, flask_calls: list[str]) 
 def test_if_none_match_is_answered_304(
     app: APIFlask, client: FlaskClient, flask_calls: list[str]
 ) -> None:
-    path = f"{BOOKS}/{create(client)['id']}"
+    path = f"{BOOKS}/{create_book(client)['id']}"
     anon = app.test_client()
     etag = anon.get(path).headers["ETag"]
     for offered, status in ((etag, 304), ('"book-0-v0"', 200)):
@@ -124,7 +126,7 @@ def test_each_request_is_counted_once(app: APIFlask) -> None:
 def test_callers_with_credentials_go_through_flask(
     app: APIFlask, client: FlaskClient, flask_calls: list[str]
 ) -> None:
-    path = f"{BOOKS}/{create(client)['id']}"
+    path = f"{BOOKS}/{create_book(client)['id']}"
     app.test_client().get(path)
     for headers in ({"X-API-KEY": "shelf_not-a-key"}, {"Authorization": "Bearer x"}):
         flask_calls.clear()
@@ -143,24 +145,18 @@ def test_other_methods_go_through_flask(app: APIFlask, flask_calls: list[str], m
 
 
 def test_metrics_name_the_route(app: APIFlask, client: FlaskClient) -> None:
-    path = f"{BOOKS}/{create(client)['id']}"
+    path = f"{BOOKS}/{create_book(client)['id']}"
     anon = app.test_client()
-
-    def served() -> float:
-        text = anon.get("/metrics").get_data(as_text=True)
-        series = 'shelf_http_requests_total{method="GET",route="/api/v1/books/<int:book_id>"'
-        lines = [line for line in text.splitlines() if line.startswith(series)]
-        return sum(float(line.rsplit(" ", 1)[1]) for line in lines if 'status="200"' in line)
-
+    series = {"method": "GET", "route": "/api/v1/books/<int:book_id>", "status": "200"}
     anon.get(path)
-    before = served()
+    before = requests_counted(anon, **series)
     assert anon.get(path).headers["X-Cache"] == "HIT"
-    assert served() == before + 1
+    assert requests_counted(anon, **series) == before + 1
 
 
 def test_not_installed_when_cors_is_on(sqlite_url: str) -> None:
     app = create_app(make_settings(database_url=sqlite_url, cors_origins=["https://a.example"]))
-    assert not isinstance(app.wsgi_app.wsgi_app, CachedReadShortcut)  # type: ignore[attr-defined]
+    assert find_layer(app, CachedReadShortcut) is None
 
 
 def test_a_disabled_cache_sends_every_request_to_flask(sqlite_url: str) -> None:

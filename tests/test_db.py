@@ -14,8 +14,8 @@ from sqlalchemy.exc import OperationalError
 
 from shelf.app import create_app
 from shelf.core import db
-from tests.books.test_routes import assert_problem
-from tests.conftest import make_settings
+from tests.support.checks import assert_problem
+from tests.support.factories import make_settings
 
 Options = Callable[[Any], dict[str, Any]]
 BOTH_ENGINES = pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
 from shelf.app import create_app
-from tests.conftest import make_settings
+from tests.support.factories import make_settings
 
 NOT_IN_SPEC = {"static", "openapi.spec", "docs.swagger_ui", "docs.redoc"}
 IGNORED_METHODS = {"HEAD", "OPTIONS"}

@@ -1,16 +1,21 @@
-"""Unexpected failures leave as a generic problem; the trace stays in the logs."""
+"""Unknown routes, and unexpected failures: a generic problem out, the trace in the logs."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from shelf.app import create_app
-from tests.books.test_routes import assert_problem
-from tests.conftest import make_settings
+from tests.support.checks import assert_problem
+from tests.support.factories import make_settings
+
+
+def test_an_unknown_route_is_404(client: FlaskClient) -> None:
+    assert_problem(client.get("/api/v1/nothing-here"), 404, "NOT_FOUND")
 
 
 def failing_app(error: Exception):  # type: ignore[no-untyped-def]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 
 from shelf.app import create_app
-from tests.conftest import make_settings
+from tests.support.factories import make_settings
+from tests.support.metrics import requests_counted
 
 
 def test_info_describes_the_runtime(client: FlaskClient) -> None:
@@ -107,16 +108,18 @@ def test_cors_preflight_names_the_allowed_methods_and_headers() -> None:
 
 
 def test_metrics_use_the_route_template(client: FlaskClient) -> None:
+    series = {"method": "GET", "route": "/api/v1/books/<int:book_id>", "status": "404"}
+    before = requests_counted(client, **series)
     client.get("/api/v1/books/12345")
-    text = client.get("/metrics").get_data(as_text=True)
-    assert 'route="/api/v1/books/<int:book_id>"' in text
-    assert "/api/v1/books/12345" not in text
+    assert requests_counted(client, **series) == before + 1
+    assert "/api/v1/books/12345" not in client.get("/metrics").get_data(as_text=True)
 
 
 def test_unknown_methods_share_one_metrics_label(client: FlaskClient) -> None:
+    before = requests_counted(client, method="OTHER")
     for method in ("BREW", "WHEN"):
         client.open("/api/v1/books", method=method)
+    assert requests_counted(client, method="OTHER") == before + 2
     text = client.get("/metrics").get_data(as_text=True)
-    assert 'method="OTHER"' in text
     assert "BREW" not in text
     assert "WHEN" not in text

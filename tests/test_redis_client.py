@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from shelf.core.redis import PinnedClient
-from tests.conftest import PrivateRedis
+from tests.support.private_redis import PrivateRedis
 
 
 @pytest.fixture

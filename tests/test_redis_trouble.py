@@ -1,4 +1,7 @@
-"""When Redis stops or hangs, requests still succeed in bounded time and readiness says so."""
+"""When Redis stops or hangs, requests still succeed in bounded time and readiness says so.
+
+The in-process tests end the Redis backoff by moving its clock, never by waiting it out.
+"""
 
 from __future__ import annotations
 
@@ -14,14 +17,16 @@ from shelf.app import create_app
 from shelf.auth.api_keys import clear_key_cache
 from shelf.core.redis import RedisBackoff
 from shelf.extensions import db
-from tests.books.test_routes import BOOKS, create
-from tests.conftest import PrivateRedis, ServerProcess, make_key, make_settings, migrate
+from tests.support.clock import FakeClock
+from tests.support.factories import make_key, make_settings, migrate
+from tests.support.private_redis import PrivateRedis
+from tests.support.resources import BOOKS, TEMPLATES, create_book
+from tests.support.servers import ServerProcess
 
 SOCKET_TIMEOUT = 1.0
 # A request may wait for one Redis timeout, never two: the margin is for the request itself.
 MARGIN = 0.6
 BACKOFF = RedisBackoff().seconds
-TEMPLATES = "/api/v1/templates"
 
 
 def exercise(server: ServerProcess, round_: int) -> list[tuple[int, float]]:
@@ -99,42 +104,16 @@ def test_requests_survive_redis_trouble(
     assert_healthy_answers(exercise(server, 9))
 
 
-@pytest.mark.server
-def test_a_write_redis_did_not_hear_of_is_not_hidden_by_the_cache(
-    start_server: Callable[..., ServerProcess], private_redis: PrivateRedis
-) -> None:
-    # One worker: the one that owes the invalidation is the one asked next.
-    server = start_server(
-        REDIS_URL=private_redis.proxy_url,
-        REDIS_SOCKET_TIMEOUT=str(SOCKET_TIMEOUT),
-        WEB_CONCURRENCY="1",
-    )
-    headers = {"X-API-KEY": server.admin_key}
-    created = requests.post(
-        f"{server.url}{TEMPLATES}",
-        json={"name": "Welcome", "content": "old"},
-        headers=headers,
-        timeout=10,
-    ).json()
-    item = f"{server.url}{TEMPLATES}/{created['templateid']}"
-    assert requests.get(item, headers=headers, timeout=10).headers["X-Cache"] == "MISS"
-    cached = requests.get(item, headers=headers, timeout=10)
-    assert cached.headers["X-Cache"] == "HIT"
-
-    private_redis.silence()
-    changed = requests.patch(item, json={"content": "new"}, headers=headers, timeout=10)
-    assert changed.status_code == 200
-    private_redis.unsilence()
-    time.sleep(BACKOFF + 0.5)
-
-    fresh = requests.get(item, headers=headers, timeout=10)
-    assert fresh.headers["X-Cache"] == "MISS"
-    assert fresh.json()["content"] == "new"
-    assert fresh.headers["ETag"] == changed.headers["ETag"] != cached.headers["ETag"]
+@pytest.fixture
+def backoff_clock() -> FakeClock:
+    """The clock of the Redis backoff of `proxied_client`'s app: it moves when told to."""
+    return FakeClock()
 
 
 @pytest.fixture
-def proxied_client(tmp_path: Path, private_redis: PrivateRedis) -> Iterator[FlaskClient]:
+def proxied_client(
+    tmp_path: Path, private_redis: PrivateRedis, backoff_clock: FakeClock
+) -> Iterator[FlaskClient]:
     """An admin's client of an app whose Redis is behind the private server's proxy."""
     url = f"sqlite:///{tmp_path / 'shelf.db'}"
     migrate(url)
@@ -142,6 +121,8 @@ def proxied_client(tmp_path: Path, private_redis: PrivateRedis) -> Iterator[Flas
         database_url=url, redis_url=private_redis.proxy_url, redis_socket_timeout=SOCKET_TIMEOUT
     )
     app = create_app(settings)
+    # One backoff is shared by the limiter, the cache and invalidation: its clock is theirs.
+    app.extensions["shelf.redis_backoff"].clock = backoff_clock
     client = app.test_client()
     client.environ_base["HTTP_X_API_KEY"] = make_key(url, "admin")
     yield client
@@ -159,16 +140,38 @@ def timed(send: Callable[[], object]) -> float:
 def test_after_a_redis_failure_no_redis_user_waits_again(
     proxied_client: FlaskClient, private_redis: PrivateRedis
 ) -> None:
-    item = f"{BOOKS}/{create(proxied_client, copies=1)['id']}"
+    item = f"{BOOKS}/{create_book(proxied_client, copies=1)['id']}"
     assert proxied_client.get(item).headers["X-Cache"] == "MISS"
     private_redis.silence()
     # The limiter's call times out; the cache lookup then skips Redis instead of timing out too.
     assert SOCKET_TIMEOUT <= timed(lambda: proxied_client.get(item)) < SOCKET_TIMEOUT + MARGIN
     # Neither counting nor invalidating waits again while backing off.
     assert timed(lambda: proxied_client.patch(item, json={"copies": 2})) < MARGIN
-    assert timed(lambda: create(proxied_client)) < MARGIN
+    assert timed(lambda: create_book(proxied_client)) < MARGIN
     started = time.monotonic()
     fresh = proxied_client.get(item)
     assert time.monotonic() - started < MARGIN
     assert fresh.headers["X-Cache"] == "MISS"
     assert fresh.get_json()["copies"] == 2
+
+
+def test_a_write_redis_did_not_hear_of_is_not_hidden_by_the_cache(
+    proxied_client: FlaskClient, private_redis: PrivateRedis, backoff_clock: FakeClock
+) -> None:
+    created = proxied_client.post(TEMPLATES, json={"name": "Welcome", "content": "old"})
+    item = f"{TEMPLATES}/{created.get_json()['templateid']}"
+    assert proxied_client.get(item).headers["X-Cache"] == "MISS"
+    cached = proxied_client.get(item)
+    assert cached.headers["X-Cache"] == "HIT"
+
+    private_redis.silence()
+    changed = proxied_client.patch(item, json={"content": "new"})  # its invalidation is owed
+    assert changed.status_code == 200
+    private_redis.unsilence()
+    backoff_clock.advance(BACKOFF)  # the backoff is over: the cache is used again
+
+    fresh = proxied_client.get(item)
+    assert fresh.headers["X-Cache"] == "MISS"
+    assert fresh.get_json()["content"] == "new"
+    assert fresh.headers["ETag"] == changed.headers["ETag"] != cached.headers["ETag"]
+    assert proxied_client.get(item).headers["X-Cache"] == "HIT"  # Redis is in use again

@@ -6,17 +6,23 @@ import json
 import socket
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import requests
 
-from tests.conftest import ServerProcess
+from tests.support.metrics import counted
+from tests.support.servers import ServerProcess
 
 pytestmark = [pytest.mark.server, pytest.mark.parametrize("kind", ["granian", "gunicorn"])]
 
 
-def test_the_server_serves_the_api(start_server: Callable[..., ServerProcess], kind: str) -> None:
-    server = start_server(SERVER=kind)
+def test_the_server_serves_the_api(
+    start_server: Callable[..., ServerProcess], kind: str, tmp_path: Path
+) -> None:
+    # `shelf serve` makes the metrics folder its workers share before any of them starts.
+    folder = tmp_path / "metrics" / "missing"
+    server = start_server(SERVER=kind, WEB_CONCURRENCY="2", PROMETHEUS_MULTIPROC_DIR=str(folder))
     created = requests.post(
         f"{server.url}/api/v1/books",
         json={"title": "Dune", "author": "Frank Herbert"},
@@ -27,7 +33,15 @@ def test_the_server_serves_the_api(start_server: Callable[..., ServerProcess], k
     listed = requests.get(f"{server.url}/api/v1/books", timeout=5)
     assert listed.status_code == 200
     assert listed.json()["total"] == 1
-    assert "shelf_http_requests_total" in requests.get(f"{server.url}/metrics", timeout=5).text
+    health = {"method": "GET", "route": "/health", "status": "200"}
+    before = counted(requests.get(f"{server.url}/metrics", timeout=5).text, **health)
+    for _ in range(20):  # fresh connections, spread over the workers
+        assert requests.get(f"{server.url}/health", timeout=5).status_code == 200
+    assert list(folder.glob("counter_*.db"))
+    metrics = requests.get(f"{server.url}/metrics", timeout=5).text
+    assert counted(metrics, method="POST", route="/api/v1/books", status="201") == 1
+    # Every worker's requests, not only those of the worker that answered /metrics.
+    assert counted(metrics, **health) == before + 20
     assert server.stop() == 0
 
 

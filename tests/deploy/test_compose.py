@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from tests.deploy.tools import ROOT, run, tool
+from tests.support.tools import ROOT, run, tool
 
 ENV = {**os.environ, "SECRET_KEY": "a-random-value-of-at-least-32-characters-long"}
 

@@ -8,7 +8,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,8 +17,9 @@ import pytest
 import requests
 from dockerfile_parse import DockerfileParser
 
-from tests.conftest import migrate
-from tests.deploy.tools import ROOT, run, tool
+from tests.support.factories import migrate
+from tests.support.servers import free_port
+from tests.support.tools import ROOT, run, tool
 
 DOCKERFILE = ROOT / "Dockerfile"
 
@@ -68,13 +68,6 @@ def test_dockerignore_keeps_out_local_state_and_secrets() -> None:
     ignored = (ROOT / ".dockerignore").read_text().split()
     for entry in (".git", ".venv", "var/", ".env", ".pytest_cache", ".mypy_cache", ".ruff_cache"):
         assert entry in ignored
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def image_environment(tmp_path: Path) -> dict[str, str]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import hcl2
 
-from tests.deploy.tools import ROOT
+from tests.support.tools import ROOT
 
 
 def job() -> dict[str, Any]:

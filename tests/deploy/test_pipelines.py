@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from tests.deploy.tools import ROOT, run, tool
+from tests.support.tools import ROOT, run, tool
 
 
 def ci_targets() -> list[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from supervisor.options import ServerOptions
 
-from tests.deploy.tools import ROOT
+from tests.support.tools import ROOT
 
 
 def test_supervisord_reads_the_api_and_worker_programs(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from shelf.auth.api_keys import clear_key_cache
 from shelf.auth.schemes import auth, current_principal
 from shelf.extensions import db
 from shelf.web.caching import cached
-from tests.conftest import _empty_tables, make_settings
+from tests.support.factories import empty_tables, make_settings
 
 
 def add_whoami(app: APIFlask) -> None:
@@ -41,7 +41,7 @@ def app(
     yield app
     clear_key_cache()
     with app.app_context():
-        _empty_tables(sqlite_url)
+        empty_tables(sqlite_url)
         db.dispose()
 
 

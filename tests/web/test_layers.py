@@ -16,20 +16,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from shelf.app import create_app
 from shelf.web.anonymous_hits import CachedReadShortcut
 from shelf.web.envelope import RequestEnvelope
-from tests.conftest import make_settings
+from tests.support.factories import make_settings
+from tests.support.wsgi import wsgi_layers
 
 
 def names(functions: Any) -> list[str]:
     return [f"{function.__module__}.{function.__qualname__}" for function in functions]
-
-
-def wsgi_layers(app: APIFlask) -> list[Any]:
-    """The WSGI middleware around Flask's own `wsgi_app`, outermost first, however deep."""
-    layers, layer = [], app.wsgi_app
-    while getattr(layer, "__self__", None) is not app:  # Flask's bound method ends the chain
-        layers.append(layer)
-        layer = getattr(layer, "wsgi_app", None) or layer.app
-    return layers
 
 
 def test_the_flask_hooks_are_pinned(app: APIFlask) -> None:

@@ -1,15 +1,18 @@
-"""Demo data for `shelf seed`; loading it twice changes nothing."""
+"""`shelf seed`: the demo books; loading them twice changes nothing."""
 
 from __future__ import annotations
 
+import click
+from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shelf.books import service as books_service
 from shelf.books.models import Book
 from shelf.books.schemas import BookCreate
+from shelf.cli.database import session
 
-__all__ = ["DEMO_BOOKS", "seed"]
+__all__ = ["DEMO_BOOKS", "load_demo_books", "seed"]
 
 DEMO_BOOKS = [
     ("The Pragmatic Programmer", "David Thomas, Andrew Hunt", "9780135957059", 2019),
@@ -25,15 +28,24 @@ DEMO_BOOKS = [
 ]
 
 
-def seed(session: Session) -> int:
+def load_demo_books(database: Session) -> int:
     """Add the demo books that are missing; return how many were added."""
-    existing = set(session.scalars(select(Book.isbn)))
+    existing = set(database.scalars(select(Book.isbn)))
     added = 0
     for title, author, isbn, year in DEMO_BOOKS:
         if isbn not in existing:
             books_service.create_book(
-                session,
+                database,
                 data=BookCreate(title=title, author=author, isbn=isbn, published_year=year),
             )
             added += 1
     return added
+
+
+@click.command()
+@with_appcontext
+def seed() -> None:
+    """Load the demo data (idempotent)."""
+    with session() as database:
+        added = load_demo_books(database)
+    click.echo(f"seeded {added} book(s)")

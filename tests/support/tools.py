@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import unavailable
+from tests.support.services import unavailable
 
 __all__ = ["ROOT", "run", "tool"]
 
