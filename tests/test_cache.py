@@ -1,6 +1,6 @@
 """Response caching across workers, and the cache store when Redis fails or entries age.
 
-Hits, misses and invalidation within one app, for every resource, are tests/test_contract.py.
+Hits, misses and invalidation within one app, for every resource, are tests/contract/.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Rate limits per principal, shared by every worker through Redis.
 
-The RateLimit headers and the 429 on every resource are tests/test_contract.py.
+The RateLimit headers and the 429 on every resource are tests/contract/.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """API keys: issuing, checking, scopes, expiry, revocation and the Redis import.
 
-Which scope each operation needs, and the 401 and 403 answers, are tests/test_contract.py.
+Which scope each operation needs, and the 401 and 403 answers, are tests/contract/.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What only the books list does: sorting by several fields, its filters, `q` over two fields.
 
-Paging, sorting rules and `q` as every resource has them are tests/test_contract.py.
+Paging, sorting rules and `q` as every resource has them are tests/contract/.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What only books do: their defaults, PUT and PATCH of their fields, ISBN rules and limits.
 
-The HTTP contract books share with every resource is tests/test_contract.py.
+The HTTP contract books share with every resource is tests/contract/.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What only the templates list does: its default order, its fields, sorting by time, `q`.
 
-Paging, sorting rules and `q` as every resource has them are tests/test_contract.py.
+Paging, sorting rules and `q` as every resource has them are tests/contract/.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What only templates do: their fields and ids, PUT and PATCH of them, and their limits.
 
-The HTTP contract templates share with every resource is tests/test_contract.py.
+The HTTP contract templates share with every resource is tests/contract/.
 """
 
 from __future__ import annotations

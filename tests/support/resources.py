@@ -1,6 +1,6 @@
 """The API's resources: payload factories, and the descriptions the HTTP-contract suite runs on.
 
-`tests/test_contract.py` checks every resource in RESOURCES for the same HTTP contract
+`tests/contract/` checks every resource in RESOURCES for the same HTTP contract
 (conditional requests, body rules, 404/405/413/415, paging, sorting, `q`, caching, scopes,
 rate limits). A new resource joins it with one entry in RESOURCES; its own rules (field limits,
 filters of its own) get a test module of its own.
