@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -125,8 +126,12 @@ def verify_key(session: Session, *, secret: str, now: datetime | None = None) ->
     )
 
 
-def principal_for_key(session: Session, *, secret: str) -> Principal | None:
-    """`verify_key`, remembered for KEY_CACHE_SECONDS: most requests skip the database."""
+def principal_for_key(secret: str, *, open_session: Callable[[], Session]) -> Principal | None:
+    """`verify_key`, remembered for KEY_CACHE_SECONDS: most requests skip the database.
+
+    `open_session` is called only when the database must be asked: most requests need no
+    session at all.
+    """
     key_digest = digest(secret)
     with _key_cache_lock:
         # One lookup, not `in` then `[]`: the entry may expire between the two.
@@ -134,7 +139,7 @@ def principal_for_key(session: Session, *, secret: str) -> Principal | None:
             return _key_cache[key_digest]
         except KeyError:
             pass
-    principal = verify_key(session, secret=secret)
+    principal = verify_key(open_session(), secret=secret)
     with _key_cache_lock:
         _key_cache[key_digest] = principal
     return principal

@@ -12,6 +12,7 @@ from typing import Any
 
 from apiflask import APIFlask, APIKeyHeaderAuth, HTTPError
 from flask import Response, request
+from sqlalchemy.orm import Session
 
 from shelf.auth import api_keys
 from shelf.core.principal import Principal
@@ -46,7 +47,11 @@ def current_principal() -> Principal | None:
 def _identify() -> None:
     secret = request.headers.get(API_KEY_HEADER)
     if secret:
-        state.current().principal = api_keys.principal_for_key(db.session, secret=secret)
+        state.current().principal = api_keys.principal_for_key(secret, open_session=_session)
+
+
+def _session() -> Session:
+    return db.session
 
 
 def _verify(token: str) -> Principal | None:
