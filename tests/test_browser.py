@@ -6,7 +6,7 @@ import shutil
 import socket
 import socketserver
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from selenium import webdriver
@@ -14,7 +14,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
-from tests.support.servers import ServerProcess, free_port
+from tests.support.servers import ServerProcess, Servers, free_port
 from tests.support.services import unavailable
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -50,7 +50,9 @@ def _pipe(source: socket.socket, sink: socket.socket) -> None:
         pass
 
 
-@pytest.fixture
+# One Chromium and one server for the module: each test reaches the server through a port of
+# its own (`forwarded_url`), so its page runs on an origin (and storage) of its own.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[webdriver.Chrome]:
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not chromium or not driver:
@@ -74,9 +76,11 @@ def browser() -> Iterator[webdriver.Chrome]:
     chrome.quit()
 
 
-@pytest.fixture
-def server(start_server: Callable[..., ServerProcess]) -> ServerProcess:
-    return start_server()
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    servers = Servers(tmp_path_factory.mktemp("browser"))
+    yield servers.start()
+    servers.kill_all()
 
 
 @pytest.fixture

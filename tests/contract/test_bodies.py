@@ -1,5 +1,8 @@
 """Request bodies on every resource: 400, 413, 415 and 422; required, read-only, unknown and
-non-null fields; an empty PATCH.
+non-null fields.
+
+A body is refused before any query runs, so these run on SQLite only (the `database_url`
+fixture below); what a valid write does is checked on both backends elsewhere.
 """
 
 from __future__ import annotations
@@ -10,6 +13,12 @@ from flask.testing import FlaskClient
 from tests.support.checks import assert_problem
 from tests.support.contract import EVERY, WRITE_METHODS, body_for
 from tests.support.resources import RESOURCES, Resource
+
+
+@pytest.fixture
+def database_url(sqlite_url: str) -> str:
+    """One backend: nothing here reaches the database but the item a write targets."""
+    return sqlite_url
 
 
 def path_to_write(client: FlaskClient, resource: Resource, method: str) -> str:
@@ -98,11 +107,3 @@ def test_patch_cannot_null_a_field_that_must_hold_a_value(
     body = assert_problem(response, 422, "VALIDATION_FAILED")
     assert [detail["field"] for detail in body["details"]] == [field]
     assert client.get(resource.item_path(item)).get_json() == item
-
-
-@EVERY
-def test_an_empty_patch_changes_nothing(client: FlaskClient, resource: Resource) -> None:
-    item = resource.create(client)
-    response = client.patch(resource.item_path(item), json={})
-    assert response.status_code == 200
-    assert response.get_json() == item

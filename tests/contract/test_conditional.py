@@ -1,5 +1,5 @@
-"""Items and their ETags: If-None-Match and 304, If-Match with 412 and 428, and concurrent
-read-modify-write on the production server, for every resource.
+"""Items and their ETags: If-None-Match and 304, If-Match with 412 and 428, an empty PATCH,
+and concurrent read-modify-write on the production server, for every resource.
 """
 
 from __future__ import annotations
@@ -143,3 +143,11 @@ def test_concurrent_read_modify_write_loses_no_update(
     final = requests.get(path, headers=headers, timeout=5).json()
     assert successes > 0
     assert final[resource.label] == "C" + "x" * successes
+
+
+@EVERY
+def test_an_empty_patch_changes_nothing(client: FlaskClient, resource: Resource) -> None:
+    item = resource.create(client)
+    response = client.patch(resource.item_path(item), json={})
+    assert response.status_code == 200
+    assert response.get_json() == item
