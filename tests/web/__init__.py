@@ -1,1 +1,1 @@
-
+"""Tests of the web layer: hooks, WSGI layers and caching."""
