@@ -62,12 +62,14 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     app.extensions["shelf.redis_backoff"] = RedisBackoff()
     configure_logging(settings.log_level)
 
-    # Hooks run in this order before a view: body rules, who is calling, rate limits.
+    # Hooks run in this order before a view: body rules, who is calling, rate limits, the 401
+    # for credentials that match no one.
     db.init_app(app)
     request_rules.init_app(app, settings.api_prefix)
     problems.init_app(app)
     schemes.init_app(app)
     limits.init_app(app, settings)
+    schemes.refuse_unknown_credentials(app)
     caching.init_app(app, settings)
     finisher.init_app(app, settings)
     docs.init_app(app)

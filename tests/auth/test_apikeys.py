@@ -222,3 +222,14 @@ def test_a_key_check_expiring_mid_lookup_is_a_miss_not_an_error(
     key = issue_key("books:write")
     statuses = [post_book(anon, key).status_code for _ in range(3)]  # type: ignore[attr-defined]
     assert statuses == [201] * 3
+
+
+def test_guessing_keys_is_counted_like_anonymous_traffic(
+    make_app: Callable[..., APIFlask],
+) -> None:
+    guesser = make_app(default_rate_limit=2).test_client()
+    statuses = [
+        guesser.get("/api/v1/books", headers={"X-API-KEY": f"shelf_guess{n}"}).status_code
+        for n in range(3)
+    ]
+    assert statuses == [401, 401, 429]

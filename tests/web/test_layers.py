@@ -29,6 +29,7 @@ def test_the_flask_hooks_are_pinned(app: APIFlask) -> None:
         "shelf.web.request_rules.init_app.<locals>.require_json_body",
         "shelf.auth.schemes._identify",
         "shelf.web.limits.init_app.<locals>.count_request",
+        "shelf.auth.schemes._refuse_unknown_credentials",
     ]
     # Flask runs after_request hooks last-registered first; one finisher serves both paths.
     assert names(app.after_request_funcs[None]) == [

@@ -15,13 +15,14 @@ from flask import Response, request
 from sqlalchemy.orm import Session
 
 from shelf.auth import api_keys
+from shelf.core.errors import UnauthorizedError
 from shelf.core.principal import Principal
 from shelf.extensions import db
 from shelf.web import state
 from shelf.web.credentials import API_KEY_HEADER
 from shelf.web.problems import problem_response
 
-__all__ = ["auth", "current_principal", "init_app"]
+__all__ = ["auth", "current_principal", "init_app", "refuse_unknown_credentials"]
 
 
 class ScopedKeyAuth(APIKeyHeaderAuth):
@@ -47,7 +48,20 @@ def current_principal() -> Principal | None:
 def _identify() -> None:
     secret = request.headers.get(API_KEY_HEADER)
     if secret:
-        state.current().principal = api_keys.principal_for_key(secret, open_session=_session)
+        request_state = state.current()
+        request_state.principal = api_keys.principal_for_key(secret, open_session=_session)
+        request_state.unknown_credentials = request_state.principal is None
+
+
+def _refuse_unknown_credentials() -> None:
+    # After the rate limiter has counted the request (by client address), so that guessing
+    # keys is limited like any other anonymous traffic.
+    if state.current().unknown_credentials:
+        raise UnauthorizedError(
+            f"Unknown, expired or revoked API key in {API_KEY_HEADER}: send a valid key, "
+            "or none at all for public reads.",
+            headers={"WWW-Authenticate": auth.authenticate_header()},
+        )
 
 
 def _session() -> Session:
@@ -84,3 +98,9 @@ def init_app(app: APIFlask) -> None:
     auth.get_user_roles(_roles)
     auth.error_processor(_auth_error)
     app.before_request(_identify)
+
+
+def refuse_unknown_credentials(app: APIFlask) -> None:
+    """Answer 401 to a request whose credentials match no one, on every route; install after
+    the rate limiter, which counts it first."""
+    app.before_request(_refuse_unknown_credentials)

@@ -125,8 +125,14 @@ def _retry_later(description: str, retry_after: str) -> dict[str, Any]:
     }
 
 
-# What any API operation may answer, whatever it does: limits and unavailable dependencies.
+# What any API operation may answer, whatever it does: wrong credentials, limits and
+# unavailable dependencies.
 EVERY_API_OPERATION = {
+    "401": {
+        "description": "The X-API-KEY sent is unknown, expired or revoked (a public read "
+        "needs no key, but a wrong one is refused).",
+        "content": {ERROR_CONTENT: {"schema": {"$ref": "#/components/schemas/HTTPError"}}},
+    },
     "429": _retry_later(
         "Too many requests for this caller; retry after the number of seconds in Retry-After.",
         "Seconds until the limit's window resets.",

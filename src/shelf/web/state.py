@@ -29,6 +29,8 @@ class RequestState:
     # The route template, when the request was answered before Flask matched it.
     route: str | None = None
     principal: Principal | None = None
+    # Credentials were sent and matched no one: refused once the request has been counted.
+    unknown_credentials: bool = False
     # The scopes the view asked for, named in a 403.
     required_scopes: list[str] = field(default_factory=list)
     # Rate-limit windows already counted (by the shortcut), and the cache entry fetched with them.
