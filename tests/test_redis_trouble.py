@@ -87,7 +87,7 @@ def test_requests_survive_redis_trouble(
     unknown = requests.get(
         f"{server.url}/api/v1/books", headers={"X-API-KEY": "shelf_unknown"}, timeout=5
     )
-    assert unknown.status_code == 200  # reads are public; the bad key is simply not a principal
+    assert unknown.status_code == 401  # no invalid credential is accepted while Redis is down
     denied = requests.post(
         f"{server.url}{BOOKS}",
         json={"title": "x", "author": "y"},
