@@ -12,6 +12,7 @@ import hashlib
 import secrets
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -133,12 +134,9 @@ def principal_for_key(secret: str, *, open_session: Callable[[], Session]) -> Pr
     session at all.
     """
     key_digest = digest(secret)
-    with _key_cache_lock:
-        # One lookup, not `in` then `[]`: the entry may expire between the two.
-        try:
-            return _key_cache[key_digest]
-        except KeyError:
-            pass
+    # One lookup, not `in` then `[]` (as TTLCache.get does): the entry may expire between them.
+    with _key_cache_lock, suppress(KeyError):
+        return _key_cache[key_digest]
     principal = verify_key(open_session(), secret=secret)
     with _key_cache_lock:
         _key_cache[key_digest] = principal
