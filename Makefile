@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 
-.PHONY: run dev test test-fast lint audit drift hooks fmt migrate seed openapi bench clean
+.PHONY: run dev test test-fast test-reliability lint audit drift hooks fmt migrate seed openapi bench clean
 
 run: $(VENV)/.synced migrate ## install, migrate, start the production server on :8080
 	$(BIN)/shelf serve
@@ -13,10 +13,13 @@ dev: $(VENV)/.synced migrate ## start the reloading development server
 	$(BIN)/shelf serve --dev
 
 test: $(VENV)/.synced ## run the test suite; fails below the coverage floor (fail_under, pyproject.toml)
-	$(BIN)/pytest --cov
+	$(BIN)/pytest --cov -m "not reliability"
+
+test-reliability: $(VENV)/.synced ## faults and abuse on private PostgreSQL and Redis servers (docs/RELIABILITY.md)
+	$(BIN)/pytest -m reliability -s
 
 test-fast: $(VENV)/.synced ## the suite without real servers, browsers and deployment checks, for local loops
-	$(BIN)/pytest -m "not server and not browser and not deploy"
+	$(BIN)/pytest -m "not server and not browser and not deploy and not reliability"
 
 lint: $(VENV)/.synced ## lint, format check, type check, import layers, security scan, Dockerfile lint, audit, drift
 	$(BIN)/ruff check src tests bench && $(BIN)/ruff format --check src tests bench && $(BIN)/mypy
