@@ -32,7 +32,7 @@ PRECONDITIONS = {**CANNOT_WRITE, **preconditions("book")}
 @bp.doc(responses=NOT_MODIFIED)
 def list_books(query: BookQuery) -> object:
     """List books"""
-    return make_page(BookOut, *service.list_books(db.reads, query=query), query)
+    return make_page(BookOut, service.list_books(db.reads, query=query), query)
 
 
 @bp.post("")

@@ -46,7 +46,7 @@ PRECONDITIONS = {**CANNOT_WRITE, **preconditions("template")}
 @bp.doc(responses={**CANNOT_READ, **NOT_MODIFIED})
 def list_templates(query: TemplateQuery) -> object:
     """List templates"""
-    return make_page(TemplateOut, *service.list_templates(db.reads, query=query), query)
+    return make_page(TemplateOut, service.list_templates(db.reads, query=query), query)
 
 
 @bp.post("")
