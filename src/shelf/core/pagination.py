@@ -36,7 +36,7 @@ __all__ = [
 
 MAX_PER_PAGE = 100
 MAX_DEPTH = 10_000  # rows that page numbers reach: OFFSET reads and drops every row it skips
-COUNT_LIMIT = 10_000  # rows counted exactly; counting a million costs ~35 ms on PostgreSQL
+COUNT_LIMIT = 1_000  # rows counted exactly: at most ~2.5 ms of a 1M-row scan; all of them, 35 ms
 ItemT = TypeVar("ItemT")
 
 
