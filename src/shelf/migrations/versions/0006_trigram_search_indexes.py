@@ -7,7 +7,7 @@ no such index and keeps scanning (migrations/env.py leaves these indexes out of 
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-12-01 17:00:00.000000
+Create Date: 2026-11-30 16:50:00.000000
 """
 
 from __future__ import annotations
