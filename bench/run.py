@@ -11,7 +11,9 @@ scenarios, which visit every id [10], BENCH_CONNECTIONS [32], BENCH_WRK_THREADS 
 BENCH_BOOKS [10000], BENCH_TEMPLATES [10000], BENCH_ONLY comma-separated scenario ids [all],
 BENCH_OUTPUT folder [bench/results], BENCH_SERVER_LOG file for the servers' output [discarded],
 BENCH_DATABASE_URL [postgresql+psycopg://postgres@127.0.0.1:5432/shelf_bench] (dropped and
-recreated), BENCH_REDIS_URL [redis://127.0.0.1:6379/15] (flushed), BENCH_BEARER_TOKEN [none].
+recreated), BENCH_REDIS_URL [redis://127.0.0.1:6379/15] (flushed), BENCH_BEARER_TOKEN [none],
+BENCH_LARGE_BOOKS [0: off], the books of a second database (BENCH_DATABASE_URL's name + `_large`,
+seeded once and kept between runs) on which the large-catalogue scenarios (L...) run.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from sqlalchemy.engine import make_url
 
 import report
 import servers
+from shelf.core.pagination import MAX_DEPTH
 
 LUA = Path(__file__).parent / "lua"
 
@@ -55,6 +58,11 @@ TEMPLATES = int(setting("TEMPLATES", "10000"))
 DATABASE_URL = setting("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/shelf_bench")
 REDIS_URL = setting("REDIS_URL", "redis://127.0.0.1:6379/15")
 OUTPUT = Path(setting("OUTPUT", str(Path(__file__).parent / "results")))
+LARGE_BOOKS = int(setting("LARGE_BOOKS", "0"))
+LARGE_DATABASE_URL = str(
+    make_url(DATABASE_URL).set(database=f"{make_url(DATABASE_URL).database}_large")
+    .render_as_string(hide_password=False)
+)  # fmt: skip
 
 
 @dataclass
@@ -88,6 +96,25 @@ SCENARIOS = [
     Scenario("6", "mix: 90% reads of 1, 3, 4; 10% POST", "mix.lua", "cached",
              ("apikeys", "templates", "cache")),
     Scenario("7", "floor: bare Flask, constant JSON, granian", "floor.lua", "floor"),
+    # The large catalogue, cache off: each beside the same scenario on the small one.
+    Scenario("8", "GET /books?sort=title, first page, cache off", "book_first.lua", "uncached",
+             ("large",), read=True),
+    Scenario("8L", "the same on the large catalogue", "book_first.lua", "large", ("large",),
+             read=True),
+    Scenario("9", "GET /books?sort=title&cursor=, deep pages, cache off", "book_deep.lua",
+             "uncached", ("large",), read=True),
+    Scenario("9L", "the same on the large catalogue", "book_deep.lua", "large", ("large",),
+             read=True),
+    Scenario("10", "GET /books?author=, cache off", "book_author.lua", "uncached", ("large",),
+             read=True),
+    Scenario("10L", "the same on the large catalogue", "book_author.lua", "large", ("large",),
+             read=True),
+    Scenario("11", "GET /books?q=, cache off", "book_search.lua", "uncached", ("large",),
+             read=True),
+    Scenario("11L", "the same on the large catalogue", "book_search.lua", "large", ("large",),
+             read=True),
+    Scenario("12L", "GET /books/{id}, cache off, on the large catalogue (beside 2)",
+             "book_get.lua", "large", ("large",), read=True),
 ]  # fmt: skip
 P99_TARGET_MS = 25.0
 
@@ -164,6 +191,23 @@ def prepare() -> None:
     redis.Redis.from_url(REDIS_URL).flushdb()
 
 
+def prepare_large() -> None:
+    """The large catalogue's database: seeded when it does not hold LARGE_BOOKS books yet."""
+    if servers.book_count(LARGE_DATABASE_URL) == LARGE_BOOKS:
+        print(f"bench: reusing {make_url(LARGE_DATABASE_URL).database}", flush=True)
+        servers.migrate(LARGE_DATABASE_URL)
+        return
+    print(f"bench: preparing {make_url(LARGE_DATABASE_URL).database} with {LARGE_BOOKS} books",
+          flush=True)  # fmt: skip
+    servers.recreate_database(LARGE_DATABASE_URL)
+    servers.seed_books(LARGE_DATABASE_URL, LARGE_BOOKS)
+
+
+def deep_cursors(url: str, books: int, path: Path) -> None:
+    """Cursors of pages at random depths of the list sorted by title, one a line."""
+    servers.write_cursors(url, books, "title", path)
+
+
 def trim_books() -> None:
     """Remove what the write scenarios added, so every round reads the same catalogue."""
     conninfo = make_url(DATABASE_URL).set(drivername="postgresql")
@@ -197,6 +241,10 @@ def main() -> int:
     workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
     prepare()
     missing: dict[str, str] = {}
+    if LARGE_BOOKS:
+        prepare_large()
+    else:
+        missing["large"] = "off: set BENCH_LARGE_BOOKS (e.g. 1000000) to run it"
     if not servers.has_setting("cache_enabled"):
         missing["cache"] = "no response cache (CACHE_ENABLED) yet"
     key, why = servers.create_api_key(base_env)
@@ -210,6 +258,9 @@ def main() -> int:
             "uncached": servers.shelf_server("shelf-no-cache", base_env, CACHE_ENABLED="false"),
             "floor": servers.floor_server(workers),
         }
+        if LARGE_BOOKS:
+            large_env = {**base_env, "DATABASE_URL": LARGE_DATABASE_URL}
+            started["large"] = servers.shelf_server("shelf-large", large_env, CACHE_ENABLED="false")
         for server in started.values():
             stack.callback(server.stop)
         port = started["cached"].port
@@ -232,15 +283,24 @@ def main() -> int:
             missing["tokens"] = f"no bearer tokens yet ({why})"
         print("bench: vacuuming and waiting for the machine to settle", flush=True)
         servers.settle(DATABASE_URL)
-        args = [f"max_id={BOOKS}", f"pages={BOOKS // 20}", f"key={key}", f"threads={WRK_THREADS}"]
+        pages = min(BOOKS // 20, MAX_DEPTH // 20)  # page numbers reach MAX_DEPTH rows
+        args = [f"pages={pages}", f"key={key}", f"threads={WRK_THREADS}"]
         if ids_file.exists():
             args.append(f"ids={ids_file}")
+        catalogue = {"small": [f"max_id={BOOKS}"], "large": [f"max_id={LARGE_BOOKS}"]}
+        for size, (url, books) in {
+            "small": (DATABASE_URL, BOOKS), "large": (LARGE_DATABASE_URL, LARGE_BOOKS)
+        }.items():  # fmt: skip
+            if books:
+                deep_cursors(url, books, Path(tmp) / f"cursors-{size}.txt")
+                catalogue[size].append(f"cursors={Path(tmp) / f'cursors-{size}.txt'}")
         for round_number in range(1, RUNS + 1):
             for scenario in scenarios:
                 lacking = [missing[need] for need in scenario.needs if need in missing]
                 if lacking:
                     continue
-                run_args = [*args, f"bearer={token or ''}"]
+                size = "large" if scenario.server == "large" else "small"
+                run_args = [*args, *catalogue[size], f"bearer={token or ''}"]
                 server = started[scenario.server]
                 warm_up(server, scenario, run_args)
                 result = wrk(server, scenario.script, DURATION, run_args)
@@ -283,6 +343,7 @@ def meta(workers: int) -> dict[str, object]:
         "runs": RUNS,
         "warmup_s": WARMUP,
         "books": BOOKS,
+        "large_books": LARGE_BOOKS,
         "elapsed_s": round(time.monotonic() - START, 1),
     }
 

@@ -18,7 +18,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
+from psycopg.rows import namedtuple_row
 from sqlalchemy.engine import make_url
+
+from shelf.books.models import Book
+from shelf.core import keyset
 
 BIN = Path(sys.executable).parent
 HERE = Path(__file__).parent
@@ -45,8 +49,39 @@ def recreate_database(url: str) -> None:
     with psycopg.connect(conninfo, autocommit=True, connect_timeout=3) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
+    migrate(url)
+
+
+def migrate(url: str) -> None:
+    """Bring the database at `url` to the newest migration."""
     env = {**os.environ, "DATABASE_URL": url}
     subprocess.run([BIN / "shelf", "db", "upgrade"], env=env, check=True, capture_output=True)
+
+
+def _conninfo(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def book_count(url: str) -> int | None:
+    """How many books the database at `url` holds; None when it or its table is missing."""
+    try:
+        with psycopg.connect(_conninfo(url), connect_timeout=3) as conn:
+            row = conn.execute("SELECT count(*) FROM books").fetchone()
+    except psycopg.Error:
+        return None
+    return int(row[0]) if row else None
+
+
+def write_cursors(url: str, books: int, sort: str, path: Path, count: int = 500) -> None:
+    """Cursors (as links.next carries them) after `count` random books, one a line."""
+    keys = keyset.sort_keys(Book, sort)
+    ids = random.Random(7).sample(range(1, books + 1), min(count, books))
+    columns = ", ".join(key.column.key for key in keys)
+    with psycopg.connect(_conninfo(url)) as conn:
+        cursor = conn.cursor(row_factory=namedtuple_row)
+        query = f"SELECT {columns} FROM books WHERE id = ANY(%s)"  # noqa: S608 - model columns
+        rows = cursor.execute(query, (ids,)).fetchall()
+    path.write_text("".join(keyset.cursor_of(row, keys, sort, 2) + "\n" for row in rows))
 
 
 def seed_books(url: str, count: int) -> None:

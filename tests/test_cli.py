@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, func, select
 from shelf.app import create_app
 from shelf.books.models import Book
 from shelf.cli import main, register_commands
+from shelf.core.db import schema_filter
 from shelf.models import Base
 from tests.support.factories import make_settings
 from tests.support.services import empty_postgresql_database
@@ -57,7 +58,9 @@ def test_upgrade_and_seed_run_twice_cleanly(app: APIFlask, database_url: str) ->
 def test_models_and_migrations_do_not_drift(database_url: str) -> None:
     engine = create_engine(database_url)
     with engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        options = {"include_object": schema_filter(connection.dialect.name)}
+        context = MigrationContext.configure(connection, opts=options)
+        differences = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert differences == []
 

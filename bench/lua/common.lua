@@ -1,6 +1,6 @@
 -- Shared by every scenario: arguments, per-thread random seeds, the request builders, and a
 -- one-line JSON summary that bench/run.py reads. Arguments come after `--` as key=value pairs:
---   max_id=N pages=N ids=FILE key=API_KEY bearer=TOKEN walk=1 threads=N
+--   max_id=N pages=N ids=FILE cursors=FILE key=API_KEY bearer=TOKEN walk=1 threads=N
 -- walk=1 visits ids in order instead of at random, thread k of N taking k, k+N, k+2N, ...:
 -- the warm-up fills the cache with every id.
 
@@ -25,6 +25,7 @@ end
 opts = {}
 auth_headers = {}
 local template_ids = {}
+local cursors = {}
 local cursor = 0
 
 function init(args)
@@ -45,6 +46,11 @@ function init(args)
       template_ids[#template_ids + 1] = line
     end
   end
+  if opts.cursors then
+    for line in io.lines(opts.cursors) do
+      cursors[#cursors + 1] = line
+    end
+  end
 end
 
 -- A number from 1 to n: at random, or the next one in order when walking.
@@ -63,6 +69,24 @@ end
 function book_list()
   local page = pick(tonumber(opts.pages))
   return wrk.format("GET", "/api/v1/books?page=" .. page .. "&per_page=20&sort=title")
+end
+
+function book_first_page()
+  return wrk.format("GET", "/api/v1/books?per_page=20&sort=title")
+end
+
+-- A page deep in the list, reached by a cursor that links.next gave (random rows' cursors).
+function book_deep_page()
+  return wrk.format("GET", "/api/v1/books?per_page=20&sort=title&cursor=" .. cursors[pick(#cursors)])
+end
+
+function book_by_author()
+  return wrk.format("GET", "/api/v1/books?per_page=20&author=Author%20" .. pick(2000))
+end
+
+-- q: a number in the titles' range, matching a few hundred books of a million.
+function book_search()
+  return wrk.format("GET", "/api/v1/books?per_page=20&q=" .. (999 + pick(9000)))
 end
 
 function template_get()

@@ -36,4 +36,17 @@ class Book(Base):
         Index("ix_books_author_id", "author", "id"),
         Index("ix_books_published_year_id", "published_year", "id"),
         Index("ix_books_created_at_id", "created_at", "id"),
+        # `q` (ILIKE '%q%') on PostgreSQL; SQLite has no trigram index.
+        Index(
+            "ix_books_title_trgm",
+            "title",
+            postgresql_using="gin",
+            postgresql_ops={"title": "gin_trgm_ops"},
+        ),
+        Index(
+            "ix_books_author_trgm",
+            "author",
+            postgresql_using="gin",
+            postgresql_ops={"author": "gin_trgm_ops"},
+        ),
     )

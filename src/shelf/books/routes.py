@@ -12,7 +12,14 @@ from shelf.extensions import db
 from shelf.web.caching import cached
 from shelf.web.links import make_page
 from shelf.web.request_rules import if_match
-from shelf.web.responses import BODY_ERRORS, NOT_MODIFIED, forbidden, not_found, preconditions
+from shelf.web.responses import (
+    BODY_ERRORS,
+    LIST_ERRORS,
+    NOT_MODIFIED,
+    forbidden,
+    not_found,
+    preconditions,
+)
 
 __all__ = ["bp"]
 
@@ -29,10 +36,10 @@ PRECONDITIONS = {**CANNOT_WRITE, **preconditions("book")}
 @cached("books", vary="public")
 @bp.input(BookQuery, location="query", arg_name="query")
 @bp.output(Page[BookOut], description="One page of books; a Link header points to the others.")
-@bp.doc(responses=NOT_MODIFIED)
+@bp.doc(responses={**NOT_MODIFIED, **LIST_ERRORS})
 def list_books(query: BookQuery) -> object:
     """List books"""
-    return make_page(BookOut, *service.list_books(db.reads, query=query), query)
+    return make_page(BookOut, service.list_books(db.reads, query=query), query)
 
 
 @bp.post("")

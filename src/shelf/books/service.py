@@ -14,7 +14,7 @@ from shelf.books.models import Book
 from shelf.books.schemas import BookCreate, BookQuery, BookUpdate
 from shelf.core.concurrency import apply_changes, check_if_match, commit_or_raise
 from shelf.core.errors import ConflictError, NotFoundError
-from shelf.core.pagination import paginate
+from shelf.core.pagination import Listing, contains, paginate
 
 __all__ = [
     "create_book",
@@ -40,13 +40,11 @@ def _filtered(query: BookQuery) -> Select[Book]:
     if query.isbn is not None:
         statement = statement.where(Book.isbn == query.isbn)
     if query.q is not None:
+        pattern = contains(query.q)
         statement = statement.where(
-            or_(
-                Book.title.icontains(query.q, autoescape=True),
-                Book.author.icontains(query.q, autoescape=True),
-            )
+            or_(Book.title.ilike(pattern, escape="\\"), Book.author.ilike(pattern, escape="\\"))
         )
-    return statement.order_by(*query.order_by(Book))
+    return statement
 
 
 def etag(book: Book | Row[Any]) -> str:
@@ -54,7 +52,7 @@ def etag(book: Book | Row[Any]) -> str:
     return f'"book-{book.id}-v{book.version}"'
 
 
-def list_books(engine: Engine, *, query: BookQuery) -> tuple[list[Row[Any]], int]:
+def list_books(engine: Engine, *, query: BookQuery) -> Listing:
     """One page of books matching the filters (plain rows), and how many match in all."""
     with engine.connect() as connection:
         return paginate(connection, _filtered(query), query)

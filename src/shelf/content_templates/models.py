@@ -54,4 +54,11 @@ class Template(Base):
         Index("ix_templates_name_tidx", "name", "tidx"),
         Index("ix_templates_created_tidx", "created", "tidx"),
         Index("ix_templates_modified_tidx", "modified", "tidx"),
+        # `q` (ILIKE '%q%') on PostgreSQL; SQLite has no trigram index.
+        Index(
+            "ix_templates_name_trgm",
+            "name",
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
+        ),
     )

@@ -19,7 +19,14 @@ from shelf.extensions import db
 from shelf.web.caching import cached
 from shelf.web.links import make_page
 from shelf.web.request_rules import if_match
-from shelf.web.responses import BODY_ERRORS, NOT_MODIFIED, forbidden, not_found, preconditions
+from shelf.web.responses import (
+    BODY_ERRORS,
+    LIST_ERRORS,
+    NOT_MODIFIED,
+    forbidden,
+    not_found,
+    preconditions,
+)
 
 __all__ = ["bp"]
 
@@ -43,10 +50,10 @@ PRECONDITIONS = {**CANNOT_WRITE, **preconditions("template")}
 @bp.output(
     Page[TemplateOut], description="One page of templates; a Link header points to the others."
 )
-@bp.doc(responses={**CANNOT_READ, **NOT_MODIFIED})
+@bp.doc(responses={**CANNOT_READ, **NOT_MODIFIED, **LIST_ERRORS})
 def list_templates(query: TemplateQuery) -> object:
     """List templates"""
-    return make_page(TemplateOut, *service.list_templates(db.reads, query=query), query)
+    return make_page(TemplateOut, service.list_templates(db.reads, query=query), query)
 
 
 @bp.post("")

@@ -16,7 +16,7 @@ from shelf.content_templates.models import Template
 from shelf.content_templates.schemas import TemplateCreate, TemplateQuery, TemplateUpdate
 from shelf.core.concurrency import apply_changes, check_if_match, commit_or_raise
 from shelf.core.errors import NotFoundError
-from shelf.core.pagination import paginate
+from shelf.core.pagination import Listing, contains, paginate
 
 __all__ = [
     "create_template",
@@ -36,8 +36,8 @@ BY_ID = select(Template.__table__).where(Template.__table__.c.templateid == bind
 def _filtered(query: TemplateQuery) -> Select[Template]:
     statement = select(Template)
     if query.q is not None:
-        statement = statement.where(Template.name.icontains(query.q, autoescape=True))
-    return statement.order_by(*query.order_by(Template))
+        statement = statement.where(Template.name.ilike(contains(query.q), escape="\\"))
+    return statement
 
 
 def etag(template: Template | Row[Any]) -> str:
@@ -46,7 +46,7 @@ def etag(template: Template | Row[Any]) -> str:
     return f'"tpl-{template.templateid}-{micros}"'
 
 
-def list_templates(engine: Engine, *, query: TemplateQuery) -> tuple[list[Row[Any]], int]:
+def list_templates(engine: Engine, *, query: TemplateQuery) -> Listing:
     """One page of templates matching the filter (plain rows), and how many match in all."""
     with engine.connect() as connection:
         return paginate(connection, _filtered(query), query)

@@ -6,6 +6,7 @@ The Flask extension that binds engines and sessions to the app is `shelf.extensi
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +19,14 @@ from sqlalchemy.types import TypeDecorator
 
 from shelf.config import Settings
 
-__all__ = ["Base", "UTCDateTime", "engine_options", "read_engine_options", "utcnow"]
+__all__ = [
+    "Base",
+    "UTCDateTime",
+    "engine_options",
+    "read_engine_options",
+    "schema_filter",
+    "utcnow",
+]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -48,6 +56,10 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
+    @property
+    def python_type(self) -> type[datetime]:
+        return datetime
+
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime given; use shelf.core.db.utcnow()")
@@ -57,6 +69,20 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
+
+
+def schema_filter(dialect: str) -> Callable[..., bool]:
+    """Alembic's `include_object` for `dialect`: what of the models its schema must have.
+
+    GIN indexes (the trigram indexes serving `q`) exist on PostgreSQL only.
+    """
+
+    def include(item: Any, name: str | None, kind: str, reflected: bool, other: Any) -> bool:
+        if kind == "index" and not reflected and dialect != "postgresql":
+            return bool(item.dialect_options["postgresql"]["using"] != "gin")
+        return True
+
+    return include
 
 
 def engine_options(settings: Settings) -> dict[str, Any]:

@@ -1,48 +1,74 @@
 """Pagination and sorting shared by every list: query parameters, the page body and links.
 
-`shelf.web.links` builds a page's links from the request being served.
+Page numbers reach the first MAX_DEPTH rows (an OFFSET costs the rows it skips); every page's
+`links.next` carries a cursor (`shelf.core.keyset`), so walking on costs what page one costs.
+`total` is counted exactly up to COUNT_LIMIT rows; past that, PostgreSQL's estimate is given
+and `total_exact` is false. `shelf.web.links` builds a page's links from the request being served.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
-from sqlalchemy import ColumnElement, Connection, Row, Select, func, inspect, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import Connection, Row, Select, func, select
+
+from shelf.core import keyset
+from shelf.core.errors import ValidationFailedError
 
 __all__ = [
+    "COUNT_LIMIT",
+    "MAX_DEPTH",
     "MAX_PER_PAGE",
+    "Listing",
     "Page",
     "PageLinks",
     "PageQuery",
+    "contains",
     "link_header",
     "page_links",
     "paginate",
 ]
 
 MAX_PER_PAGE = 100
+MAX_DEPTH = 10_000  # rows that page numbers reach: OFFSET reads and drops every row it skips
+COUNT_LIMIT = 1_000  # rows counted exactly: at most ~2.5 ms of a 1M-row scan; all of them, 35 ms
 ItemT = TypeVar("ItemT")
-RowT = TypeVar("RowT")
 
 
 class PageQuery(BaseModel):
-    """`page`, `per_page` and `sort`; subclasses add filters and set `sortable`."""
+    """`page` or `cursor`, `per_page` and `sort`; subclasses add filters and set `sortable`."""
 
     model_config = ConfigDict(extra="ignore")
     sortable: ClassVar[tuple[str, ...]] = ()
     default_sort: ClassVar[str] = "id"
 
-    page: int = Field(1, ge=1, le=1_000_000, description="Page number, from 1.")
+    page: int = Field(
+        1,
+        ge=1,
+        le=1_000_000,
+        description=f"Page number, from 1, for the first {MAX_DEPTH:,} rows; deeper, follow "
+        "`links.next`, which carries a `cursor`.",
+    )
     per_page: int = Field(
         20, ge=1, description=f"Items per page, 1 to {MAX_PER_PAGE}; larger values are clamped."
     )
     sort: str | None = Field(
         None,
         description="Comma-separated fields, `-` for descending, e.g. `-published_year,title`.",
+    )
+    cursor: str | None = Field(
+        None,
+        min_length=1,
+        max_length=1024,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Where the page starts: the opaque value `links.next` of the previous page "
+        "carries. Keep the other parameters as they were; do not send `page` with it.",
+        examples=["eyJzIjoidGl0bGUiLCJwIjoyLCJrIjpbIkR1bmUiLDQyXX0"],
     )
 
     @field_validator("per_page")
@@ -66,22 +92,22 @@ class PageQuery(BaseModel):
             )
         return ",".join(fields)
 
-    def order_by(self, model: type) -> list[ColumnElement[Any]]:
-        """ORDER BY clauses for the requested sort, ending with the primary key for stable pages."""
-        clauses: list[ColumnElement[Any]] = []
-        for field in (self.sort or self.default_sort).split(","):
-            column: InstrumentedAttribute[Any] = getattr(model, field.removeprefix("-"))
-            clauses.append(column.desc() if field.startswith("-") else column.asc())
-        clauses.append(inspect(model).primary_key[0].asc())
-        return clauses
+    @property
+    def ordering(self) -> str:
+        """The sort in force: the requested one, or the list's default."""
+        return self.sort or self.default_sort
 
 
 class PageLinks(BaseModel):
-    """Relative links to this and neighbouring pages; absent where there is none."""
+    """Relative links to this and neighbouring pages; absent where there is none.
+
+    `next` carries a cursor; `last` is absent when the total is an estimate or the last page
+    lies deeper than page numbers reach, and `prev` on a page reached by cursor.
+    """
 
     self: str
     first: str
-    last: str
+    last: str | None = None
     prev: str | None = None
     next: str | None = None
 
@@ -95,12 +121,13 @@ def _page_example(schema: dict[str, Any], cls: type[BaseModel]) -> None:
             "page": 2,
             "per_page": 1,
             "total": 3,
+            "total_exact": True,
             "links": {
-                "self": "/api/v1/items?page=2&per_page=1",
-                "first": "/api/v1/items?page=1&per_page=1",
-                "last": "/api/v1/items?page=3&per_page=1",
-                "prev": "/api/v1/items?page=1&per_page=1",
-                "next": "/api/v1/items?page=3&per_page=1",
+                "self": "/api/v1/items?per_page=1&page=2",
+                "first": "/api/v1/items?per_page=1&page=1",
+                "last": "/api/v1/items?per_page=1&page=3",
+                "prev": "/api/v1/items?per_page=1&page=1",
+                "next": "/api/v1/items?per_page=1&cursor=eyJzIjoiaWQiLCJwIjozLCJrIjpbMl19",
             },
         }
     ]
@@ -115,6 +142,11 @@ class Page(BaseModel, Generic[ItemT]):
     page: int
     per_page: int
     total: int
+    total_exact: bool = Field(
+        True,
+        description=f"False when more than {COUNT_LIMIT:,} rows match: `total` is then an "
+        "estimate (PostgreSQL's planner), and `links.last` is absent.",
+    )
     links: PageLinks
 
     @classmethod
@@ -123,31 +155,110 @@ class Page(BaseModel, Generic[ItemT]):
         return f"{params[0].__name__}Page"
 
 
-def paginate(
-    connection: Connection, statement: Select[Any], query: PageQuery
-) -> tuple[list[Row[Any]], int]:
-    """One page of `statement` as plain rows, and how many rows match in all."""
-    total = connection.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-    offset = (query.page - 1) * query.per_page
-    rows = connection.execute(statement.limit(query.per_page).offset(offset)).all()
-    return list(rows), total or 0
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One page of rows, how many match in all, and the cursor of the page after it."""
+
+    rows: list[Row[Any]]
+    total: int
+    total_exact: bool
+    page: int
+    next_cursor: str | None
 
 
-def page_links(base: str, arguments: dict[str, str], query: PageQuery, total: int) -> PageLinks:
-    """Links to `base` that keep the caller's `arguments` and change only `page`."""
-    last = max(1, math.ceil(total / query.per_page))
-    args = {**arguments, "per_page": str(query.per_page)}
+def paginate(connection: Connection, statement: Select[Any], query: PageQuery) -> Listing:
+    """The page of `statement` (a select of one model, filtered) that `query` asks for."""
+    model = statement.column_descriptions[0]["entity"]
+    keys = keyset.sort_keys(model, query.ordering)
+    ordered = statement.order_by(*keyset.order_by(keys))
+    wanted = query.per_page + 1  # one more than shown tells whether there is a next page
+    if query.cursor is None:
+        offset = (query.page - 1) * query.per_page
+        _check_depth(offset, query)
+        page = query.page
+        rows = list(connection.execute(ordered.limit(wanted).offset(offset)).all())
+    else:
+        if "page" in query.model_fields_set:
+            raise _invalid("page", "cannot be sent with a cursor", "Send either page or cursor.")
+        values, page = keyset.decode_cursor(query.cursor, keys, query.ordering)
+        rows = []
+        for clause in keyset.after(keys, values):
+            rows += connection.execute(ordered.where(clause).limit(wanted - len(rows))).all()
+            if len(rows) == wanted:
+                break
+    more = len(rows) > query.per_page
+    del rows[query.per_page :]
+    next_cursor = keyset.cursor_of(rows[-1], keys, query.ordering, page + 1) if more else None
+    total, exact = _count(connection, statement)
+    return Listing(rows, total, exact, page, next_cursor)
 
-    def url(page: int) -> str:
-        return f"{base}?{urlencode({**args, 'page': str(page)})}"
 
-    return PageLinks(
-        self=url(query.page),
-        first=url(1),
-        last=url(last),
-        prev=url(query.page - 1) if 1 < query.page <= last + 1 else None,
-        next=url(query.page + 1) if query.page < last else None,
+def _check_depth(offset: int, query: PageQuery) -> None:
+    if offset >= MAX_DEPTH:
+        deepest = math.ceil(MAX_DEPTH / query.per_page)
+        raise _invalid(
+            "page",
+            f"page {query.page} starts past the first {MAX_DEPTH:,} rows that page numbers reach",
+            f"With per_page={query.per_page}, pages go up to {deepest}; to read further, "
+            "follow links.next from any page: it carries a cursor.",
+        )
+
+
+def _invalid(field: str, issue: str, hint: str) -> ValidationFailedError:
+    return ValidationFailedError(
+        f"The {field} parameter cannot be used.",
+        details=[{"field": field, "issue": issue, "hint": hint}],
     )
+
+
+def _count(connection: Connection, statement: Select[Any]) -> tuple[int, bool]:
+    """How many rows `statement` gives, exactly up to COUNT_LIMIT, and whether it is exact."""
+    unordered = statement.order_by(None)
+    bounded = unordered.limit(COUNT_LIMIT + 1).subquery()
+    counted = connection.scalar(select(func.count()).select_from(bounded)) or 0
+    if counted <= COUNT_LIMIT:
+        return counted, True
+    if connection.dialect.name != "postgresql":  # SQLite has no estimate; it counts
+        return connection.scalar(select(func.count()).select_from(unordered.subquery())) or 0, True
+    compiled = unordered.compile(dialect=connection.dialect)
+    # The planner's row estimate: statistics only, nothing read. The SQL is SQLAlchemy's own
+    # compilation of the statement, the values are bound parameters.
+    plan = connection.exec_driver_sql(
+        f"EXPLAIN (FORMAT JSON) {compiled}",
+        compiled.params,
+    ).scalar_one()
+    return max(int(plan[0]["Plan"]["Plan Rows"]), counted), False
+
+
+def page_links(
+    base: str, arguments: dict[str, str], query: PageQuery, listing: Listing
+) -> PageLinks:
+    """Links to `base` that keep the caller's `arguments`, with `page` or `cursor` changed."""
+    args = {k: v for k, v in arguments.items() if k not in ("page", "cursor")}
+    args["per_page"] = str(query.per_page)
+
+    def url(**where: object) -> str:
+        return f"{base}?{urlencode({**args, **where})}"
+
+    pages = max(1, math.ceil(listing.total / query.per_page))
+    last = pages if listing.total_exact and (pages - 1) * query.per_page < MAX_DEPTH else None
+    by_number = query.cursor is None
+    return PageLinks(
+        self=url(page=query.page) if by_number else url(cursor=query.cursor),
+        first=url(page=1),
+        last=url(page=last) if last else None,
+        prev=url(page=query.page - 1) if by_number and 1 < query.page <= pages + 1 else None,
+        next=url(cursor=listing.next_cursor) if listing.next_cursor else None,
+    )
+
+
+def contains(text: str) -> str:
+    """An ILIKE pattern (escape character `\\`) matching `text` anywhere, wildcards literal.
+
+    ILIKE rather than lower() LIKE: PostgreSQL's trigram indexes serve ILIKE on the column.
+    """
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def link_header(links: PageLinks) -> str:
