@@ -71,6 +71,18 @@ def required_scope(path: str, method: str) -> str | None:
     return f"{resource}:write"
 
 
+def test_every_create_documents_its_location_header(spec: dict[str, Any]) -> None:
+    created = [
+        operation["responses"]["201"]
+        for path in spec["paths"].values()
+        for operation in path.values()
+        if "201" in operation["responses"]
+    ]
+    assert len(created) == 2  # books and templates
+    for response in created:
+        assert response["headers"]["Location"]["schema"]["type"] == "string"
+
+
 def test_the_spec_declares_the_api_key_scheme_and_each_requirement(
     spec: dict[str, Any],
 ) -> None:

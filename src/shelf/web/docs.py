@@ -144,6 +144,15 @@ EVERY_API_OPERATION = {
 }
 
 
+# Every 201 answers with the path of what it created.
+CREATED_LOCATION = {
+    "Location": {
+        "description": "The path of the created resource, e.g. /api/v1/books/42.",
+        "schema": {"type": "string", "format": "uri-reference"},
+    }
+}
+
+
 def _process_spec(spec: Any) -> Any:
     spec["servers"] = [{"url": ".", "description": "This server"}]
     components = spec.get("components", {}).get("schemas", {})
@@ -153,6 +162,8 @@ def _process_spec(spec: Any) -> Any:
             if is_api_path(route, api_prefix):
                 for status, response in EVERY_API_OPERATION.items():
                     operation["responses"].setdefault(status, response)
+            if "201" in operation["responses"]:
+                operation["responses"]["201"].setdefault("headers", {}).update(CREATED_LOCATION)
             body = operation.get("requestBody", {}).get("content", {}).get("application/json")
             if body and (example := _example_of(body["schema"], components)) is not None:
                 body.setdefault("example", example)
