@@ -103,6 +103,25 @@ def test_the_spec_declares_the_api_key_scheme_and_each_requirement(
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_docs_pages_have_a_csp_that_runs_only_this_origins_script_files(
+    client: FlaskClient, page: str
+) -> None:
+    response = client.get(page)
+    policy = dict(
+        directive.strip().split(" ", 1)
+        for directive in response.headers["Content-Security-Policy"].split(";")
+    )
+    assert policy["default-src"] == "'none'"
+    assert policy["script-src"] == "'self'"
+    assert policy["frame-ancestors"] == "'none'"
+    html = response.get_data(as_text=True)
+    assert re.findall(r"<script(?![^>]*\bsrc=)", html) == []  # no inline script to allow
+    for asset in re.findall(r'(?:src|href)="(static/[^"]+)"', html):
+        with client.get(f"/{asset}") as served:
+            assert served.status_code == 200, asset
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
 def test_docs_pages_use_only_relative_urls(client: FlaskClient, page: str) -> None:
     html = client.get(page).get_data(as_text=True)
     urls = re.findall(r'(?:src|href|url|spec-url)\s*[=:]\s*"([^"]+)"', html)
