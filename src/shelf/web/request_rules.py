@@ -1,7 +1,7 @@
 """Rules every API request meets before its view runs, and the one test of what is an API request.
 
-A path has no empty segment (404). Bodies of API writes must be JSON objects within MAX_CONTENT_LENGTH (415, 413, 422); a write
-may be required to carry If-Match (428).
+A path has no empty segment (404). Bodies of API writes must be JSON objects within
+MAX_CONTENT_LENGTH (415, 413, 422); a write may be required to carry If-Match (428).
 """
 
 from __future__ import annotations
