@@ -103,6 +103,10 @@ def severe_console_messages(browser: webdriver.Chrome) -> list[str]:
     return [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
 
 
+def refused_by_the_csp(messages: list[str]) -> list[str]:
+    return [message for message in messages if "Content Security Policy" in message]
+
+
 def test_swagger_ui_renders_the_books_operations(
     browser: webdriver.Chrome, forwarded_url: str
 ) -> None:
@@ -127,6 +131,8 @@ def test_redoc_renders_the_books_operations(browser: webdriver.Chrome, forwarded
         lambda b: "Add a book" in b.find_element(By.TAG_NAME, "body").text
     )
     assert [f for f in failed_fetches(browser) if f != REDOC_BRANDING] == []
+    refused = refused_by_the_csp(severe_console_messages(browser))
+    assert [message for message in refused if "cdn.redoc.ly" not in message] == []
 
 
 def test_swagger_ui_authorize_sends_the_api_key(

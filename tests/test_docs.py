@@ -71,6 +71,18 @@ def required_scope(path: str, method: str) -> str | None:
     return f"{resource}:write"
 
 
+def test_every_create_documents_its_location_header(spec: dict[str, Any]) -> None:
+    created = [
+        operation["responses"]["201"]
+        for path in spec["paths"].values()
+        for operation in path.values()
+        if "201" in operation["responses"]
+    ]
+    assert len(created) == 2  # books and templates
+    for response in created:
+        assert response["headers"]["Location"]["schema"]["type"] == "string"
+
+
 def test_the_spec_declares_the_api_key_scheme_and_each_requirement(
     spec: dict[str, Any],
 ) -> None:
@@ -88,6 +100,25 @@ def test_the_spec_declares_the_api_key_scheme_and_each_requirement(
                 assert {"401", "403"} <= operation["responses"].keys(), (method, path)
             assert "Retry-After" in operation["responses"]["429"]["headers"], (method, path)
             assert "503" in operation["responses"], (method, path)
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_docs_pages_have_a_csp_that_runs_only_this_origins_script_files(
+    client: FlaskClient, page: str
+) -> None:
+    response = client.get(page)
+    policy = dict(
+        directive.strip().split(" ", 1)
+        for directive in response.headers["Content-Security-Policy"].split(";")
+    )
+    assert policy["default-src"] == "'none'"
+    assert policy["script-src"] == "'self'"
+    assert policy["frame-ancestors"] == "'none'"
+    html = response.get_data(as_text=True)
+    assert re.findall(r"<script(?![^>]*\bsrc=)", html) == []  # no inline script to allow
+    for asset in re.findall(r'(?:src|href)="(static/[^"]+)"', html):
+        with client.get(f"/{asset}") as served:
+            assert served.status_code == 200, asset
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])

@@ -12,10 +12,34 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from shelf.app import create_app
 from tests.support.checks import assert_problem
 from tests.support.factories import make_settings
+from tests.support.resources import BOOKS, create_book
 
 
 def test_an_unknown_route_is_404(client: FlaskClient) -> None:
     assert_problem(client.get("/api/v1/nothing-here"), 404, "NOT_FOUND")
+
+
+EMPTY_SEGMENT_PATHS = ["//", "//evil.example/x", "///health", "//api/v1/books", "/api/v1//books"]
+
+
+@pytest.mark.parametrize("path", EMPTY_SEGMENT_PATHS)
+def test_a_path_with_an_empty_segment_is_404_never_a_redirect(anon: FlaskClient, path: str) -> None:
+    response = anon.get(
+        "/", environ_overrides={"PATH_INFO": path}, headers={"Host": "evil.example"}
+    )
+    assert_problem(response, 404, "NOT_FOUND")
+    assert "Location" not in response.headers
+
+
+def test_the_cached_read_shortcut_answers_no_empty_segment(
+    anon: FlaskClient, client: FlaskClient
+) -> None:
+    book = create_book(client)
+    assert anon.get(f"{BOOKS}/{book['id']}").status_code == 200  # now cached
+    assert anon.get(f"{BOOKS}/{book['id']}").headers["X-Cache"] == "HIT"
+    doubled = f"/api/v1//books/{book['id']}"
+    response = anon.get("/", environ_overrides={"PATH_INFO": doubled})
+    assert_problem(response, 404, "NOT_FOUND")
 
 
 def failing_app(error: Exception):  # type: ignore[no-untyped-def]

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
+from apiflask import APIFlask
 from flask.testing import FlaskClient
+from pydantic import ValidationError
+from sqlalchemy.pool import QueuePool
 
 from shelf.app import create_app
+from shelf.extensions import db
 from tests.support.factories import make_settings
-from tests.support.metrics import requests_counted
+from tests.support.metrics import gauge, requests_counted
+
+UNREACHABLE_POSTGRES = "postgresql+psycopg://nobody@127.0.0.1:1/none"
 
 
 def test_info_describes_the_runtime(client: FlaskClient) -> None:
@@ -19,25 +26,36 @@ def test_info_describes_the_runtime(client: FlaskClient) -> None:
 
 
 def test_health_touches_no_dependency() -> None:
-    app = create_app(make_settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none"))
+    app = create_app(make_settings(database_url=UNREACHABLE_POSTGRES))
     for path in ("/health", "/healthz"):
         response = app.test_client().get(path)
         assert response.status_code == 200
         assert response.get_json() == {"status": "ok"}
 
 
-def test_readiness_is_200_when_the_database_answers(client: FlaskClient) -> None:
+def test_readiness_is_ready_when_every_dependency_answers(client: FlaskClient) -> None:
     for path in ("/readiness", "/readyz"):
         response = client.get(path)
         assert response.status_code == 200
         body = response.get_json()
         assert body["status"] == "ready"
         assert body["checks"]["database"]["status"] == "ok"
+        assert body["checks"]["database"]["latency_ms"] >= 0
+        assert body["required"] == []
 
 
-def test_readiness_is_503_naming_an_unreachable_database() -> None:
-    app = create_app(make_settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none"))
+def test_an_unreachable_database_degrades_readiness_without_failing_it() -> None:
+    app = create_app(make_settings(database_url=UNREACHABLE_POSTGRES))
     response = app.test_client().get("/readiness")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["database"]["status"] == "failing"
+
+
+def test_readiness_is_503_naming_an_unreachable_database_it_requires() -> None:
+    settings = make_settings(database_url=UNREACHABLE_POSTGRES, readiness_requires="database")
+    response = create_app(settings).test_client().get("/readiness")
     assert response.status_code == 503
     assert response.mimetype == "application/problem+json"
     assert response.headers["Retry-After"]
@@ -46,14 +64,53 @@ def test_readiness_is_503_naming_an_unreachable_database() -> None:
     assert "database" in body["detail"]
 
 
-def test_readiness_names_an_unreachable_redis(sqlite_url: str) -> None:
+def test_an_unreachable_redis_degrades_readiness_unless_required(sqlite_url: str) -> None:
+    unreachable = {"redis_url": "redis://127.0.0.1:1/0", "redis_socket_timeout": 0.2}
+    app = create_app(make_settings(database_url=sqlite_url, **unreachable))
+    body = app.test_client().get("/readiness").get_json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["redis"]["status"] == "failing"
+    assert body["checks"]["database"]["status"] == "ok"
+
+    strict = make_settings(database_url=sqlite_url, readiness_requires="redis", **unreachable)
+    response = create_app(strict).test_client().get("/readiness")
+    assert response.status_code == 503
+    assert [d["field"] for d in response.get_json()["details"]] == ["redis"]
+
+
+def test_readiness_gauges_say_which_dependency_is_up(sqlite_url: str) -> None:
     settings = make_settings(
         database_url=sqlite_url, redis_url="redis://127.0.0.1:1/0", redis_socket_timeout=0.2
     )
-    app = create_app(settings)
-    response = app.test_client().get("/readiness")
-    assert response.status_code == 503
-    assert [d["field"] for d in response.get_json()["details"]] == ["redis"]
+    client = create_app(settings).test_client()
+    client.get("/readiness")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert gauge(text, "shelf_dependency_up", dependency="database") == 1
+    assert gauge(text, "shelf_dependency_up", dependency="redis") == 0
+    assert 0 <= gauge(text, "shelf_dependency_check_seconds", dependency="redis") <= 2
+
+
+def test_a_saturated_pool_takes_the_instance_out_of_rotation(app: APIFlask) -> None:
+    with app.app_context():
+        pool = db.engine.pool
+        assert isinstance(pool, QueuePool)
+        held = [db.engine.connect() for _ in range(pool.size() + pool._max_overflow)]
+    try:
+        response = app.test_client().get("/readiness")
+        assert response.status_code == 503
+        assert [d["field"] for d in response.get_json()["details"]] == ["pool.writes"]
+    finally:
+        for connection in held:
+            connection.close()
+    assert app.test_client().get("/readiness").status_code == 200
+
+
+def test_readiness_requires_names_known_dependencies() -> None:
+    assert make_settings(readiness_requires=" Database, redis ", redis_url="redis://r:6379/0")
+    with pytest.raises(ValidationError, match="readiness_requires"):
+        make_settings(readiness_requires="database,kafka")
+    with pytest.raises(ValidationError, match="REDIS_URL is not set"):
+        make_settings(readiness_requires="redis")
 
 
 def test_a_sane_request_id_is_echoed(client: FlaskClient) -> None:

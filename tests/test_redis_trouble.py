@@ -1,4 +1,5 @@
-"""When Redis stops or hangs, requests still succeed in bounded time and readiness says so.
+"""When Redis stops or hangs, requests still succeed in bounded time and readiness says so
+(degraded, still in rotation).
 
 The in-process tests end the Redis backoff by moving its clock, never by waiting it out.
 """
@@ -82,8 +83,9 @@ def test_requests_survive_redis_trouble(
     for round_ in range(1, 4):
         assert_healthy_answers(exercise(server, round_))
     readiness = requests.get(f"{server.url}/readiness", timeout=5)
-    assert readiness.status_code == 503
-    assert [d["field"] for d in readiness.json()["details"]] == ["redis"]
+    assert readiness.status_code == 200  # a shared outage keeps the instance in rotation
+    assert readiness.json()["status"] == "degraded"
+    assert readiness.json()["checks"]["redis"]["status"] == "failing"
     unknown = requests.get(
         f"{server.url}/api/v1/books", headers={"X-API-KEY": "shelf_unknown"}, timeout=5
     )
@@ -98,7 +100,7 @@ def test_requests_survive_redis_trouble(
 
     mend(private_redis)
     deadline = time.monotonic() + 15
-    while requests.get(f"{server.url}/readiness", timeout=5).status_code != 200:
+    while requests.get(f"{server.url}/readiness", timeout=5).json()["status"] != "ready":
         assert time.monotonic() < deadline, "readiness did not recover with Redis"
         time.sleep(0.2)
     assert_healthy_answers(exercise(server, 9))

@@ -65,6 +65,8 @@ job "shelf" {
         timeout  = "2s"
       }
 
+      # Fails only while draining or saturated (or for a dependency in READINESS_REQUIRES);
+      # answers within READINESS_TIMEOUT (2 s), inside the check's timeout.
       check {
         name     = "ready"
         type     = "http"

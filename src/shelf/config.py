@@ -87,12 +87,20 @@ class Settings(BaseSettings):
     graceful_timeout: int = Field(30, ge=1)
     shutdown_drain_seconds: float = Field(2.0, ge=0, le=60)
     readiness_timeout: float = Field(2.0, gt=0, le=2.0)
+    readiness_requires: Annotated[list[Literal["database", "redis"]], NoDecode] = []
 
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("readiness_requires", mode="before")
+    @classmethod
+    def _split_required(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [name.strip().lower() for name in value.split(",") if name.strip()]
         return value
 
     @field_validator("endpoint_rate_limits", mode="before")
@@ -147,6 +155,8 @@ class Settings(BaseSettings):
             self.redis_url = f"redis://{auth}{self.redis_host}:{self.redis_port}/{self.redis_db}"
         if self.redis_url is not None and not self.redis_url.startswith(REDIS_SCHEMES):
             raise ValueError("REDIS_URL: must start with redis://, rediss:// or unix://")
+        if "redis" in self.readiness_requires and self.redis_url is None:
+            raise ValueError("READINESS_REQUIRES: names redis, but REDIS_URL is not set")
         if self.app_env == "production":
             secret = self.secret_key.get_secret_value()
             if secret == DEFAULT_SECRET_KEY or len(secret) < 32:

@@ -113,10 +113,12 @@ def test_a_key_for_other_resources_is_403_naming_the_scope(
     operation: Operation,
 ) -> None:
     key = issue_key(*other_scopes(resource))
-    body = assert_problem(send(anon, resource, operation, existing, key), 403, "FORBIDDEN")
+    response = send(anon, resource, operation, existing, key)
+    body = assert_problem(response, 403, "FORBIDDEN")
     needed = resource.read_scope if operation in READS else resource.write_scope
     assert f"needs: {needed}" in body["detail"]
     assert body["message"] == body["detail"]
+    assert "WWW-Authenticate" not in response.headers  # the key is known: no new challenge
 
 
 @PRIVATE

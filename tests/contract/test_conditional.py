@@ -21,6 +21,19 @@ from tests.support.servers import ServerProcess
 
 
 @EVERY
+def test_a_create_answers_with_the_location_of_the_item(
+    client: FlaskClient, resource: Resource
+) -> None:
+    created = client.post(resource.path, json=resource.new)
+    assert created.status_code == 201
+    location = created.headers["Location"]
+    assert location == resource.item_path(created.get_json())  # a path: no Host in it
+    fetched = client.get(location)
+    assert fetched.status_code == 200
+    assert fetched.get_json() == created.get_json()
+
+
+@EVERY
 def test_create_and_get_answer_the_item_with_the_same_etag(
     client: FlaskClient, resource: Resource
 ) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
-__all__ = ["counted", "requests_counted"]
+__all__ = ["counted", "gauge", "requests_counted"]
 
 
 def counted(exposition: str, **labels: str) -> float:
@@ -25,3 +25,12 @@ def counted(exposition: str, **labels: str) -> float:
 def requests_counted(client: FlaskClient, **labels: str) -> float:
     """`counted` in the app's own /metrics."""
     return counted(client.get("/metrics").get_data(as_text=True), **labels)
+
+
+def gauge(exposition: str, name: str, **labels: str) -> float | None:
+    """The value of the gauge `name` with `labels` in `exposition`, or None when absent."""
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return None

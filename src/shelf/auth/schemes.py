@@ -8,6 +8,7 @@ and kept in the request state. Routes declare what they need with APIFlask's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from apiflask import APIFlask, APIKeyHeaderAuth, HTTPError
@@ -26,11 +27,27 @@ __all__ = ["auth", "current_principal", "init_app", "refuse_unknown_credentials"
 
 
 class ScopedKeyAuth(APIKeyHeaderAuth):
-    """APIFlask's API-key scheme, remembering which scopes a view asked for (for the 403)."""
+    """APIFlask's API-key scheme, remembering which scopes a view asked for (for the 403).
+
+    Its error responses carry `WWW-Authenticate` on the 401 only: Flask-HTTPAuth adds the
+    challenge to every auth error, and a 403 is no invitation to authenticate again.
+    """
 
     def authorize(self, role: Any, user: Any, auth: Any) -> bool:
         state.current().required_scopes = role
         return bool(super().authorize(role, user, auth))
+
+    def error_handler(self, f: Callable[..., Any]) -> Callable[..., Response]:
+        with_challenge = super().error_handler(f)
+
+        def challenge_on_401_only(*args: Any, **kwargs: Any) -> Response:
+            response: Response = with_challenge(*args, **kwargs)
+            if response.status_code != 401:
+                del response.headers["WWW-Authenticate"]
+            return response
+
+        self.auth_error_callback = challenge_on_401_only
+        return challenge_on_401_only
 
 
 auth = ScopedKeyAuth(

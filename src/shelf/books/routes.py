@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from apiflask import APIBlueprint
+from flask import url_for
 
 from shelf.auth.schemes import auth
 from shelf.books import service
@@ -50,7 +51,7 @@ def list_books(query: BookQuery) -> object:
 def create_book(data: BookCreate) -> object:
     """Add a book"""
     book = service.create_book(db.session, data=data)
-    return book, {"ETag": service.etag(book)}
+    return book, {"ETag": service.etag(book), "Location": url_for(".get_book", book_id=book.id)}
 
 
 @bp.get(f"/{ID}")

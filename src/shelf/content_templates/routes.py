@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from apiflask import APIBlueprint
+from flask import url_for
 
 from shelf.auth.schemes import auth
 from shelf.content_templates import service
@@ -64,7 +65,8 @@ def list_templates(query: TemplateQuery) -> object:
 def create_template(data: TemplateCreate) -> object:
     """Add a template"""
     template = service.create_template(db.session, data=data)
-    return template, {"ETag": service.etag(template)}
+    location = url_for(".get_template", templateid=template.templateid)
+    return template, {"ETag": service.etag(template), "Location": location}
 
 
 @bp.get(f"/{ID}")

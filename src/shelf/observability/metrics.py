@@ -14,12 +14,13 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
 )
 
-__all__ = ["CONTENT_TYPE_LATEST", "exposition", "record_request"]
+__all__ = ["CONTENT_TYPE_LATEST", "exposition", "record_dependency", "record_request"]
 
 REQUESTS = Counter(
     "shelf_http_requests_total", "HTTP requests served.", ["method", "route", "status"]
@@ -29,6 +30,19 @@ LATENCY = Histogram(
     "Time spent serving HTTP requests.",
     ["method", "route"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+# Set at each readiness check; across workers, the most recent check of a live one counts.
+DEPENDENCY_UP = Gauge(
+    "shelf_dependency_up",
+    "Whether the dependency answered the last readiness check (1) or not (0).",
+    ["dependency"],
+    multiprocess_mode="livemostrecent",
+)
+DEPENDENCY_CHECK_SECONDS = Gauge(
+    "shelf_dependency_check_seconds",
+    "How long the last readiness check of the dependency took (at most READINESS_TIMEOUT).",
+    ["dependency"],
+    multiprocess_mode="livemostrecent",
 )
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 MAX_CACHED_SERIES = 1000
@@ -59,6 +73,12 @@ def record_request(environ: dict[str, Any], route: str, status: str, elapsed: fl
         duration_ms=round(elapsed * 1000, 2),
         remote_addr=environ.get("REMOTE_ADDR"),
     )
+
+
+def record_dependency(name: str, up: bool, seconds: float) -> None:
+    """Set the gauges of one dependency from its readiness check."""
+    DEPENDENCY_UP.labels(name).set(1 if up else 0)
+    DEPENDENCY_CHECK_SECONDS.labels(name).set(seconds)
 
 
 def exposition() -> bytes:

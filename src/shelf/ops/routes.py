@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import socket
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from apiflask import APIBlueprint
@@ -12,7 +13,7 @@ from flask import Response, current_app
 from shelf.config import Settings
 from shelf.core.errors import ServiceUnavailableError
 from shelf.extensions import db
-from shelf.observability.metrics import CONTENT_TYPE_LATEST, exposition
+from shelf.observability.metrics import CONTENT_TYPE_LATEST, exposition, record_dependency
 from shelf.ops import service
 from shelf.ops.schemas import Health, Info, Readiness
 
@@ -62,32 +63,56 @@ def health() -> object:
 
 @bp.get("/readiness")
 @bp.get("/readyz")
-@bp.output(Readiness, description="Every dependency answers.")
-@bp.doc(responses={503: "A dependency is failing (named in `details`), or the server is draining."})
-def readiness() -> object:
-    """Readiness: the database and Redis answer within the timeout"""
-    settings = _settings()
-    checks = {
-        "database": service.timed(service.database_probe(db.engine), settings.readiness_timeout)
+@bp.output(
+    Readiness,
+    description="Ready to serve: `ready` when every dependency answers, `degraded` when one "
+    "that READINESS_REQUIRES does not name fails (the instance still serves what it can).",
+)
+@bp.doc(
+    responses={
+        503: "Take this instance out of rotation: it is draining, or saturated (every database "
+        "connection of its pool is in use while the database answers), or a dependency named "
+        "in READINESS_REQUIRES fails. `details` says which."
     }
-    redis_client = current_app.extensions.get("shelf.redis")
-    if redis_client is not None:
-        checks["redis"] = service.timed(redis_client.ping, settings.readiness_timeout)
+)
+def readiness() -> object:
+    """Readiness: local trouble fails it; a failing dependency only degrades it"""
+    settings = _settings()
+    checks = service.run_checks(_probes(settings), settings.readiness_timeout)
+    for name, check in checks.items():
+        record_dependency(name, check.status == "ok", check.latency_ms / 1000)
     if service.draining.value:
         raise ServiceUnavailableError(
             "The server is shutting down; send traffic elsewhere.", headers={"Retry-After": "5"}
         )
-    failing = [name for name, check in checks.items() if check.status == "failing"]
-    if failing:
+    problems = service.not_ready(
+        checks,
+        required=settings.readiness_requires,
+        pools={"writes": db.engine, "reads": db.reads},
+    )
+    if problems:
+        fields = ", ".join(problem["field"] for problem in problems)
         raise ServiceUnavailableError(
-            f"Not ready: {', '.join(failing)} did not answer in {settings.readiness_timeout} s.",
-            details=[
-                {"field": name, "issue": "not answering", "hint": f"Check that {name} is up."}
-                for name in failing
-            ],
-            headers={"Retry-After": "5"},
+            f"Not ready: {fields}.", details=problems, headers={"Retry-After": "5"}
         )
-    return Readiness(status="ready", checks=checks)
+    failing = any(check.status == "failing" for check in checks.values())
+    return Readiness(
+        status="degraded" if failing else "ready",
+        checks=checks,
+        required=settings.readiness_requires,
+    )
+
+
+def _probes(settings: Settings) -> dict[str, Callable[[], object]]:
+    extensions = current_app.extensions
+    engine = extensions.get("shelf.readiness_engine")
+    if engine is None:
+        engine = extensions["shelf.readiness_engine"] = service.probe_engine(settings)
+    probes = {"database": service.database_probe(engine)}
+    redis_client = extensions.get("shelf.redis")
+    if redis_client is not None:
+        probes["redis"] = redis_client.ping
+    return probes
 
 
 @bp.get("/metrics")

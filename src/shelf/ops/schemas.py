@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["Check", "Health", "Info", "Readiness"]
 
@@ -43,23 +43,29 @@ class Health(BaseModel):
 
 
 class Check(BaseModel):
-    status: Literal["ok", "failing", "skipped"]
-    latency_ms: float | None = None
+    status: Literal["ok", "failing"] = Field(examples=["ok"])
+    latency_ms: float = Field(examples=[0.8])
 
 
 class Readiness(BaseModel):
+    """Ready, or degraded: serving while a dependency that is not required fails."""
+
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
                 {
-                    "status": "ready",
+                    "status": "degraded",
                     "checks": {
                         "database": {"status": "ok", "latency_ms": 0.8},
-                        "redis": {"status": "ok", "latency_ms": 0.3},
+                        "redis": {"status": "failing", "latency_ms": 500.4},
                     },
+                    "required": [],
                 }
             ]
         }
     )
-    status: Literal["ready"]
+    status: Literal["ready", "degraded"]
     checks: dict[str, Check]
+    required: list[str] = Field(
+        description="The dependencies whose failure makes readiness 503 (READINESS_REQUIRES)."
+    )

@@ -6,6 +6,7 @@ import threading
 from typing import Any
 
 from granian.constants import Interfaces
+from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.log import logger as granian_logger
 from granian.server.mp import MPServer
@@ -14,7 +15,13 @@ from shelf.config import Settings
 from shelf.ops import service as ops_service
 from shelf.server.workers import mark_dead
 
-__all__ = ["DrainingGranian", "granian_options"]
+__all__ = ["HEAD_BUFFER_BYTES", "DrainingGranian", "granian_options"]
+
+# How much of a request's head granian buffers. Past it, or past 100 header lines (a bound of
+# its HTTP parser that granian does not expose), granian answers 431 itself, before any Python
+# runs: an empty body, without the service's headers. Up to it, the app answers, with its own
+# 431 past MAX_HEADER_BYTES. granian's default, pinned here beside the bound it must exceed.
+HEAD_BUFFER_BYTES = 8192 + 4096 * 100
 
 
 def granian_options(settings: Settings) -> dict[str, Any]:
@@ -34,6 +41,7 @@ def granian_options(settings: Settings) -> dict[str, Any]:
         "workers_kill_timeout": settings.graceful_timeout,
         "log_level": LogLevels(settings.log_level.lower()),
         "log_access": False,  # the app logs one JSON line per request
+        "http1_settings": HTTP1Settings(max_buffer_size=HEAD_BUFFER_BYTES),
     }
 
 

@@ -12,6 +12,7 @@ from shelf.app import create_app
 from shelf.config import Settings
 from shelf.ops import service as ops_service
 from shelf.server.workers import mark_dead
+from shelf.web.envelope import MAX_HEADER_BYTES
 
 __all__ = ["ShelfServer", "gunicorn_options"]
 
@@ -34,6 +35,13 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "loglevel": settings.log_level.lower(),
         "child_exit": _child_exit,
         "worker_tmp_dir": WORKER_TMP_DIR,
+        # A header name with "_" would land in the environ under the same key as its "-"
+        # spelling (X_API_KEY as X-API-KEY): drop it, as nginx does. gunicorn's default since
+        # 22, pinned.
+        "header_map": "drop",
+        # A header line past MAX_HEADER_BYTES reaches the app, which answers 431 with the
+        # service's headers; gunicorn's own page (8 KiB by default) is for far longer ones.
+        "limit_request_field_size": 4 * MAX_HEADER_BYTES,
     }
 
 

@@ -1,7 +1,8 @@
 """The envelope around every request, whatever answers it: Flask, the shortcut or an error.
 
-It gives the request its state and id, adds the security headers and the request id to the
-response, and records one log line and the metrics once the app has answered.
+It gives the request its state and id, refuses header fields past MAX_HEADER_BYTES (431), adds
+the security headers and the request id to the response, and records one log line and the
+metrics once the app has answered.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import structlog
 from flask import has_request_context, request
 
 from shelf.observability.metrics import record_request
+from shelf.web.problems import PROBLEM_MIMETYPE, problem_body
 from shelf.web.state import ENVIRON_KEY, RequestState
 
-__all__ = ["REQUEST_ID_HEADER", "UNMATCHED", "RequestEnvelope"]
+__all__ = ["MAX_HEADER_BYTES", "REQUEST_ID_HEADER", "UNMATCHED", "RequestEnvelope", "header_bytes"]
 
 REQUEST_ID_HEADER = "X-Request-ID"
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
@@ -28,6 +30,10 @@ SECURITY_HEADERS = (
     ("Referrer-Policy", "no-referrer"),
 )
 UNMATCHED = "<unmatched>"  # the route label of a request no route matched
+# The header fields a request may send, names and values together: nginx's default buffers
+# (4 x 8 KiB). Larger ones get a 431 here, with the usual headers; the servers are set to pass
+# them on up to a larger bound of their own (shelf.server).
+MAX_HEADER_BYTES = 32 * 1024
 StartResponse = Callable[..., Any]
 
 
@@ -64,6 +70,27 @@ class RequestEnvelope:
             return start_response(status_line, headers, exc_info)
 
         try:
+            if header_bytes(environ) > MAX_HEADER_BYTES:
+                return _headers_too_large(request_id, start)
             return self.wsgi_app(environ, start)
         finally:
             record_request(environ, route, status, time.perf_counter() - started)
+
+
+def header_bytes(environ: dict[str, Any]) -> int:
+    """About how large the request's header fields are: their names and values."""
+    return sum(len(key) + len(value) for key, value in environ.items() if key[:5] == "HTTP_")
+
+
+def _headers_too_large(request_id: str, start: StartResponse) -> list[bytes]:
+    body = problem_body(
+        431,
+        f"The request's header fields add up to more than {MAX_HEADER_BYTES} bytes; "
+        "send fewer or shorter ones.",
+        request_id=request_id,
+    )
+    start(
+        "431 Request Header Fields Too Large",
+        [("Content-Type", PROBLEM_MIMETYPE), ("Content-Length", str(len(body)))],
+    )
+    return [body]

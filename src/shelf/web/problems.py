@@ -26,9 +26,11 @@ from shelf.web import state
 
 __all__ = [
     "HINTS",
+    "PROBLEM_MIMETYPE",
     "Problem",
     "details_from_pydantic",
     "init_app",
+    "problem_body",
     "problem_response",
     "problem_schema",
 ]
@@ -101,6 +103,7 @@ HTTP_CODES = {
     422: "VALIDATION_FAILED",
     428: "PRECONDITION_REQUIRED",
     429: "RATE_LIMITED",
+    431: "HEADERS_TOO_LARGE",
     500: "INTERNAL_ERROR",
     503: "SERVICE_UNAVAILABLE",
 }
@@ -145,6 +148,23 @@ def problem_response(
     headers: Any = None,
 ) -> Response:
     """Build an RFC 9457 problem response with the house fields."""
+    body = problem_body(
+        status, message, code=code, details=details, request_id=state.request_id(request.environ)
+    )
+    response = Response(body, status=status, mimetype=PROBLEM_MIMETYPE)
+    response.headers.update(headers or {})
+    return response
+
+
+def problem_body(
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    details: list[Detail] | None = None,
+    request_id: str | None = None,
+) -> bytes:
+    """The JSON of an RFC 9457 problem with the house fields (for answers made outside Flask)."""
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": HTTPStatus(status).phrase,
@@ -153,11 +173,9 @@ def problem_response(
         "code": code or HTTP_CODES.get(status, "ERROR"),
         "message": message,
         "details": details or [],
-        "request_id": state.request_id(request.environ),
+        "request_id": request_id,
     }
-    response = Response(orjson.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE)
-    response.headers.update(headers or {})
-    return response
+    return orjson.dumps(body)
 
 
 def _from_app_error(error: AppError) -> Response:

@@ -1,14 +1,14 @@
 """Rules every API request meets before its view runs, and the one test of what is an API request.
 
-Bodies of API writes must be JSON objects within MAX_CONTENT_LENGTH (415, 413, 422); a write
-may be required to carry If-Match (428).
+A path has no empty segment (404). Bodies of API writes must be JSON objects within
+MAX_CONTENT_LENGTH (415, 413, 422); a write may be required to carry If-Match (428).
 """
 
 from __future__ import annotations
 
 from apiflask import APIFlask
 from flask import Response, current_app, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
 from shelf.core.errors import AppError, PreconditionRequiredError, ValidationFailedError
 
@@ -17,6 +17,7 @@ __all__ = [
     "if_match",
     "init_app",
     "is_api_path",
+    "refuse_empty_path_segments",
     "vary_on_origin",
 ]
 
@@ -88,10 +89,23 @@ def vary_on_origin(response: Response) -> Response:
     return response
 
 
+def refuse_empty_path_segments() -> None:
+    """404 for a path with `//` in it: it names nothing here.
+
+    Werkzeug would strip leading slashes (`//` served `/`) and answer other runs of slashes with
+    a 308 whose Location it builds from the Host header: a redirect a request could aim
+    anywhere. Matching never merges slashes (see `init_app`); this answers the rest.
+    """
+    if "//" in request.environ.get("PATH_INFO", ""):
+        raise NotFound()
+
+
 def init_app(app: APIFlask, api_prefix: str) -> None:
-    """Check the bodies of API writes before their views run."""
+    """Refuse paths with empty segments, and check the bodies of API writes, before views run."""
+    app.url_map.merge_slashes = False
 
     def require_json_body() -> None:
         _require_json_body(api_prefix)
 
+    app.before_request(refuse_empty_path_segments)
     app.before_request(require_json_body)
