@@ -58,8 +58,18 @@ def test_api_waits_for_a_healthy_database_and_a_finished_migration() -> None:
     assert api["depends_on"]["db"]["condition"] == "service_healthy"
     assert api["depends_on"]["redis"]["condition"] == "service_healthy"
     assert api["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
-    assert api["ports"] == ["${SHELF_PORT:-8080}:8080"]
+    assert "ports" not in api  # reached through the proxy only
     assert "/health" in " ".join(api["healthcheck"]["test"])
+
+
+def test_a_buffering_proxy_in_front_of_the_api() -> None:
+    proxy, api = services()["proxy"], services()["api"]
+    assert proxy["ports"] == ["${SHELF_PORT:-8080}:8080"]
+    assert proxy["environment"]["SHELF_UPSTREAM"] == "api:8080"
+    assert proxy["depends_on"]["api"]["condition"] == "service_healthy"
+    (mount,) = proxy["volumes"]
+    assert (ROOT / mount.split(":")[0]).exists()
+    assert api["environment"]["TRUSTED_PROXIES"] == "${TRUSTED_PROXIES:-1}"
 
 
 def test_migration_runs_once_after_the_database_is_healthy() -> None:

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
+from click.testing import CliRunner
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from shelf.auth import api_keys
-from shelf.cli import MIGRATIONS
+from shelf.cli import MIGRATIONS, main
 from shelf.config import Settings
 from shelf.extensions import db
 from shelf.models import Base
 
-__all__ = ["UNREACHABLE_DATABASE_URL", "empty_tables", "make_key", "make_settings", "migrate"]
+__all__ = [
+    "UNREACHABLE_DATABASE_URL",
+    "empty_tables",
+    "key_id",
+    "make_key",
+    "make_settings",
+    "migrate",
+    "shelf_cli",
+]
 
 UNREACHABLE_DATABASE_URL = "sqlite:////nonexistent/shelf-test.db"
 
@@ -64,3 +73,18 @@ def make_key(url: str, *scopes: str) -> str:
         secret = api_keys.create_key(session, owner="tests", scopes=list(scopes)).secret
     engine.dispose()
     return secret
+
+
+def shelf_cli(args: list[str], database_url: str) -> str:
+    """Run a `shelf` command on the database at `url`, as an operator would; its output."""
+    result = CliRunner().invoke(
+        main, args, env={"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
+    )
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def key_id(listing: str, owner: str) -> str:
+    """The id of `owner`'s key in the output of `shelf apikeys list`."""
+    (found,) = [line.split("\t")[0] for line in listing.splitlines() if f"\t{owner}\t" in line]
+    return found

@@ -47,6 +47,7 @@ class PrivateRedis:
                 str(binary),
                 *("--port", str(self.port), "--bind", "127.0.0.1"),
                 *("--save", "", "--appendonly", "no", "--dir", str(self.directory)),
+                *("--enable-debug-command", "local"),  # DEBUG SLEEP freezes it from inside
             ],
             stdout=subprocess.DEVNULL,
         )

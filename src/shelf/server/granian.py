@@ -46,11 +46,18 @@ def granian_options(settings: Settings) -> dict[str, Any]:
 
 
 class DrainingGranian(MPServer):
-    """granian's master, with a readiness-draining pause before its graceful stop."""
+    """granian's master, with a readiness-draining pause before its graceful stop.
+
+    A stop signal sent to the whole process group (Ctrl-C in a terminal, systemd's default
+    KillMode) reaches the workers too, and each stops gracefully on its own: the master then
+    treats their exits as the stop it ordered, not as crashes to log and replace.
+    """
 
     drain_seconds = 0.0
 
     def signal_handler_interrupt(self, *args: Any, **kwargs: Any) -> None:
+        for worker in self.wrks:  # from now on a worker's exit is part of the stop
+            worker.interrupt_by_parent = True
         if ops_service.draining.value:  # a second signal stops at once
             super().signal_handler_interrupt()  # type: ignore[no-untyped-call]
             return
