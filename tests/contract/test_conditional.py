@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
 
 import pytest
 import requests
 from apiflask import APIFlask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from tests.support.checks import assert_problem
 from tests.support.contract import EVERY, body_for
@@ -156,6 +158,53 @@ def test_concurrent_read_modify_write_loses_no_update(
     final = requests.get(path, headers=headers, timeout=5).json()
     assert successes > 0
     assert final[resource.label] == "C" + "x" * successes
+
+
+ON_POSTGRESQL = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+
+def _patch_at_once(client: FlaskClient, path: str, headers: dict[str, str]) -> list[TestResponse]:
+    """Twenty PATCHes of `path`, each in a thread of its own, all released together."""
+    bodies = [{"description": f"Writer {n}"} for n in range(20)]
+    start = Barrier(len(bodies))
+
+    def patch(body: dict[str, object]) -> TestResponse:
+        start.wait(timeout=30)
+        response: TestResponse = client.patch(path, json=body, headers=headers)
+        return response
+
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        return list(pool.map(patch, bodies))
+
+
+@ON_POSTGRESQL
+@EVERY
+def test_concurrent_patches_without_if_match_all_apply(
+    client: FlaskClient, resource: Resource, existing: str
+) -> None:
+    """No precondition sent: every PATCH is applied, each as a version of its own."""
+    responses = _patch_at_once(client, existing, headers={})
+    assert [r.status_code for r in responses] == [200] * 20, [r.get_json() for r in responses]
+    etags = {response.headers["ETag"] for response in responses}
+    assert len(etags) == 20
+    final = client.get(existing)
+    assert final.headers["ETag"] in etags
+    assert final.get_json()["description"] in {r.get_json()["description"] for r in responses}
+
+
+@ON_POSTGRESQL
+@EVERY
+def test_concurrent_patches_with_one_if_match_let_exactly_one_through(
+    client: FlaskClient, resource: Resource, existing: str
+) -> None:
+    """All twenty name the same ETag: one is applied, nineteen are 412 and change nothing."""
+    etag = client.get(existing).headers["ETag"]
+    responses = _patch_at_once(client, existing, headers={"If-Match": etag})
+    assert sorted(r.status_code for r in responses) == [200] + [412] * 19
+    (winner,) = [response for response in responses if response.status_code == 200]
+    final = client.get(existing)
+    assert final.get_json() == winner.get_json()
+    assert final.headers["ETag"] == winner.headers["ETag"]
 
 
 @EVERY

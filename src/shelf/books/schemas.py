@@ -9,12 +9,23 @@ from typing import Annotated, ClassVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue
 from pydantic_core import PydanticCustomError
 
-from shelf.core.fields import Description, NoControlCharacters, NotNull, trimmed
+from shelf.core.fields import Description, Patch, Text, WholeNumber
 from shelf.core.pagination import PageQuery
 
 __all__ = ["BookCreate", "BookOut", "BookQuery", "BookUpdate", "normalise_isbn"]
 
 ISBN_HINT = "Send an ISBN-10 or ISBN-13 with a valid check digit, e.g. 978-0-13-468599-1."
+
+
+# Hyphens and spaces may stand anywhere; then ten characters (nine digits and a digit or X) or
+# thirteen digits starting 978 or 979. The check digit is verified by `normalise_isbn`.
+ISBN_FORM = r"[- ]*(?:(?:[0-9][- ]*){9}[0-9Xx]|9[- ]*7[- ]*[89](?:[- ]*[0-9]){10})[- ]*"
+ISBN_PATTERN = f"^{ISBN_FORM}$"
+ISBN_DESCRIPTION = (
+    "ISBN-10 or ISBN-13, hyphens and spaces allowed; stored and returned as ISBN-13. The check "
+    "digit must be right: for ISBN-13, the digits weighted 1, 3, 1, 3, ... sum to a multiple of "
+    "10; for ISBN-10, weighted 10 down to 1 (X is 10), to a multiple of 11."
+)
 
 
 def _isbn13_check_digit(first12: str) -> str:
@@ -29,11 +40,12 @@ def _isbn10_is_valid(isbn: str) -> bool:
 
 def normalise_isbn(value: str) -> str:
     """Return the ISBN-13 form of an ISBN-10 or ISBN-13, hyphens and spaces removed."""
-    isbn = value.replace("-", "").replace(" ", "").upper()
-    if re.fullmatch(r"\d{9}[\dX]", isbn) and _isbn10_is_valid(isbn):
-        return "978" + isbn[:9] + _isbn13_check_digit("978" + isbn[:9])
-    if re.fullmatch(r"97[89]\d{10}", isbn) and _isbn13_check_digit(isbn[:12]) == isbn[12]:
-        return isbn
+    if re.fullmatch(ISBN_FORM, value):
+        isbn = value.replace("-", "").replace(" ", "").upper()
+        if len(isbn) == 10 and _isbn10_is_valid(isbn):
+            return "978" + isbn[:9] + _isbn13_check_digit("978" + isbn[:9])
+        if len(isbn) == 13 and _isbn13_check_digit(isbn[:12]) == isbn[12]:
+            return isbn
     raise PydanticCustomError("isbn", "not a valid ISBN-10 or ISBN-13", {"hint": ISBN_HINT})
 
 
@@ -48,21 +60,37 @@ def _not_in_future(year: int) -> int:
     return year
 
 
-Title = Annotated[str, trimmed(1, 300), NoControlCharacters, Field(description="1-300 characters.")]
-Author = Annotated[
-    str, trimmed(1, 200), NoControlCharacters, Field(description="1-200 characters.")
-]
+Title = Annotated[str, Text(300), Field(description="1-300 characters.")]
+Author = Annotated[str, Text(200), Field(description="1-200 characters.")]
+Words = Annotated[str, Text(200)]
+
+
+def _up_to_this_year(schema: dict[str, JsonValue]) -> None:
+    schema["maximum"] = datetime.now(UTC).year
+
+
 Isbn = Annotated[
     str,
-    Field(max_length=20, description="ISBN-10 or ISBN-13; stored and returned as ISBN-13."),
+    Field(
+        max_length=20,
+        description=ISBN_DESCRIPTION,
+        json_schema_extra={"pattern": ISBN_PATTERN, "format": "isbn"},
+    ),
     AfterValidator(normalise_isbn),
 ]
 Year = Annotated[
     int,
-    Field(ge=-3000, description="Year of publication, not in the future."),
+    Field(
+        ge=-3000,
+        description="Year of publication, not in the future.",
+        json_schema_extra=_up_to_this_year,
+    ),
+    WholeNumber,
     AfterValidator(_not_in_future),
 ]
-Copies = Annotated[int, Field(ge=0, le=1_000_000, description="Copies held, 0 or more.")]
+Copies = Annotated[
+    int, Field(ge=0, le=1_000_000, description="Copies held, 0 or more."), WholeNumber
+]
 
 EXAMPLE: dict[str, JsonValue] = {
     "title": "The Pragmatic Programmer",
@@ -95,12 +123,12 @@ class BookUpdate(BaseModel):
     model_config = ConfigDict(
         extra="forbid", strict=True, json_schema_extra={"examples": [{"copies": 5}]}
     )
-    title: Annotated[Title | None, NotNull] = None
-    author: Annotated[Author | None, NotNull] = None
+    title: Patch[Title] = None
+    author: Patch[Author] = None
     isbn: Isbn | None = None
     published_year: Year | None = None
-    description: Annotated[Description | None, NotNull] = None
-    copies: Annotated[Copies | None, NotNull] = None
+    description: Patch[Description] = None
+    copies: Patch[Copies] = None
 
 
 class BookOut(BaseModel):
@@ -137,11 +165,7 @@ class BookQuery(PageQuery):
 
     sortable: ClassVar[tuple[str, ...]] = ("title", "author", "published_year", "created_at")
 
-    author: Annotated[str, trimmed(1, 200), NoControlCharacters] | None = Field(
-        None, description="Exact author."
-    )
+    author: Words | None = Field(None, description="Exact author.")
     published_year: int | None = Field(None, ge=-3000, le=9999, description="Exact year.")
     isbn: Isbn | None = None
-    q: Annotated[str, trimmed(1, 200), NoControlCharacters] | None = Field(
-        None, description="Case-insensitive substring of title or author."
-    )
+    q: Words | None = Field(None, description="Case-insensitive substring of title or author.")

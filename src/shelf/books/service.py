@@ -58,9 +58,12 @@ def list_books(engine: Engine, *, query: BookQuery) -> Listing:
         return paginate(connection, _filtered(query), query)
 
 
-def get_book(session: Session, *, book_id: int) -> Book:
-    """The book with this id, or NotFoundError."""
-    book = session.get(Book, book_id) if 0 < book_id <= MAX_ID else None
+def get_book(session: Session, *, book_id: int, lock: bool = False) -> Book:
+    """The book with this id, or NotFoundError; `lock` holds its row until the commit."""
+    book = None
+    if 0 < book_id <= MAX_ID:
+        # Locked, the row is read again even if this session holds an older copy.
+        book = session.get(Book, book_id, with_for_update=lock or None, populate_existing=lock)
     if book is None:
         raise NotFoundError(f"There is no book with id {book_id}.")
     return book
@@ -108,7 +111,8 @@ def delete_book(session: Session, *, book_id: int, if_match: str | None = None) 
 
 
 def _current(session: Session, book_id: int, if_match: str | None) -> Book:
-    book = get_book(session, book_id=book_id)
+    # Locked first, so concurrent writes of one book queue: each sees the one before.
+    book = get_book(session, book_id=book_id, lock=True)
     check_if_match(if_match, etag(book))
     return book
 

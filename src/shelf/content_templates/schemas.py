@@ -6,17 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Annotated, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue
 from pydantic_core import PydanticCustomError
 
-from shelf.core.fields import Description, NoControlCharacters, NotNull, trimmed
+from shelf.core.fields import Description, Patch, Text
 from shelf.core.pagination import PageQuery
 
 __all__ = ["MAX_CONTENT", "TemplateCreate", "TemplateOut", "TemplateQuery", "TemplateUpdate"]
 
 MAX_CONTENT = 102_400  # 100 KB of text
 
-Name = Annotated[str, trimmed(1, 200), NoControlCharacters, Field(description="1-200 characters.")]
+Name = Annotated[str, Text(200), Field(description="1-200 characters.")]
 
 
 def _at_most_max_content_bytes(value: str) -> str:
@@ -33,8 +33,7 @@ def _at_most_max_content_bytes(value: str) -> str:
 # Not trimmed: leading and trailing whitespace can be part of a template's output.
 Content = Annotated[
     str,
-    StringConstraints(max_length=MAX_CONTENT),
-    NoControlCharacters,
+    Text(MAX_CONTENT, blank=True, trim=False),
     AfterValidator(_at_most_max_content_bytes),
     Field(description=f"The template text, up to {MAX_CONTENT:,} bytes of UTF-8."),
 ]
@@ -67,9 +66,9 @@ class TemplateUpdate(BaseModel):
         json_schema_extra={"examples": [{"description": "Sent a week after the due date."}]},
     )
 
-    name: Annotated[Name | None, NotNull] = None
-    description: Annotated[Description | None, NotNull] = None
-    content: Annotated[Content | None, NotNull] = None
+    name: Patch[Name] = None
+    description: Patch[Description] = None
+    content: Patch[Content] = None
 
 
 class TemplateOut(BaseModel):
@@ -103,6 +102,6 @@ class TemplateQuery(PageQuery):
     sortable: ClassVar[tuple[str, ...]] = ("name", "created", "modified")
     default_sort: ClassVar[str] = "created"
 
-    q: Annotated[str, trimmed(1, 200), NoControlCharacters] | None = Field(
+    q: Annotated[str, Text(200)] | None = Field(
         None, description="Case-insensitive substring of the name."
     )

@@ -62,9 +62,12 @@ def read_template(engine: Engine, *, templateid: uuid.UUID) -> Row[Any]:
     return row
 
 
-def get_template(session: Session, *, templateid: uuid.UUID) -> Template:
-    """The template with this id, or NotFoundError."""
-    template = session.scalar(select(Template).where(Template.templateid == templateid))
+def get_template(session: Session, *, templateid: uuid.UUID, lock: bool = False) -> Template:
+    """The template with this id, or NotFoundError; `lock` holds its row until the commit."""
+    statement = select(Template).where(Template.templateid == templateid)
+    if lock:  # read again even if this session holds an older copy
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    template = session.scalar(statement)
     if template is None:
         raise NotFoundError(f"There is no template with id {templateid}.")
     return template
@@ -105,7 +108,7 @@ def delete_template(
 
 
 def _current(session: Session, templateid: uuid.UUID, if_match: str | None) -> Template:
-    # `modified` is the version column: a concurrent write makes its UPDATE match no row.
-    template = get_template(session, templateid=templateid)
+    # Locked first, so concurrent writes of one template queue: each sees the one before.
+    template = get_template(session, templateid=templateid, lock=True)
     check_if_match(if_match, etag(template))
     return template

@@ -1,7 +1,11 @@
 """Optimistic concurrency: If-Match against ETags, and commits that turn races into errors.
 
+A write first reads the row it changes with a lock (SELECT ... FOR UPDATE), then checks
+If-Match against it: concurrent writes of one item queue, and each sees the one before. Without
+If-Match every one of them applies; with it, only those naming the ETag current at their turn.
 Every versioned write goes through `commit_or_raise`: a unique-constraint violation becomes
-409 and a concurrent update (the version column matched no row) becomes 412, never a 500.
+409 and an update whose version column matched no row (a database without row locks, such as
+SQLite, let another write in first) becomes 412, never a 500.
 """
 
 from __future__ import annotations

@@ -40,10 +40,19 @@ COUNT_LIMIT = 1_000  # rows counted exactly: at most ~2.5 ms of a 1M-row scan; a
 ItemT = TypeVar("ItemT")
 
 
+def _describe_sort(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+    # The schema says what `_check_sort` accepts: no empty value, only the sortable fields.
+    assert issubclass(cls, PageQuery)
+    sort = schema["properties"]["sort"]
+    sort.pop("anyOf", None)
+    sort.pop("default", None)
+    sort.update(type="string", pattern=f"^{cls.sort_form()}$")
+
+
 class PageQuery(BaseModel):
     """`page` or `cursor`, `per_page` and `sort`; subclasses add filters and set `sortable`."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", json_schema_extra=_describe_sort)
     sortable: ClassVar[tuple[str, ...]] = ()
     default_sort: ClassVar[str] = "id"
 
@@ -76,19 +85,26 @@ class PageQuery(BaseModel):
     def _clamp(cls, value: int) -> int:
         return min(value, MAX_PER_PAGE)
 
+    @classmethod
+    def sort_form(cls) -> str:
+        """What `sort` must match: sortable fields, each may start with `-`, between commas."""
+        field = f"-?(?:{'|'.join(cls.sortable)})"
+        return f" *{field} *(?:, *{field} *)*"
+
     @field_validator("sort")
     @classmethod
     def _check_sort(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        fields = [part.strip() for part in value.split(",") if part.strip()]
-        unknown = [f for f in fields if f.removeprefix("-") not in cls.sortable]
-        if unknown or not fields:
+        # Exactly `sort_form`: every part between commas, spaces aside, is a sortable field.
+        fields = [part.strip(" ") for part in value.split(",")]
+        unknown = [f or "an empty field" for f in fields if f.removeprefix("-") not in cls.sortable]
+        if unknown:
             allowed = ", ".join(cls.sortable)
             raise PydanticCustomError(
                 "sort_field",
                 "cannot sort by {fields}",
-                {"fields": ", ".join(unknown) or "nothing", "hint": f"Sort by any of: {allowed}."},
+                {"fields": ", ".join(unknown), "hint": f"Sort by any of: {allowed}."},
             )
         return ",".join(fields)
 

@@ -163,6 +163,32 @@ CREATED_LOCATION = {
 }
 
 
+def _link_created_items(paths: dict[str, Any], components: dict[str, Any]) -> None:
+    """Links from each 201 of a collection's POST to every operation on the item it created.
+
+    The item's path parameter takes the created body's field of the same name, else its `id`.
+    """
+    for route, path in paths.items():
+        created = path.get("post", {}).get("responses", {}).get("201")
+        item_routes = [r for r in paths if r.startswith(f"{route}/{{") and r.count("/{") == 1]
+        if created is None or len(item_routes) != 1:
+            continue
+        item_route = item_routes[0]
+        parameter = item_route.rsplit("{", 1)[1].rstrip("}")
+        ref = created["content"]["application/json"]["schema"].get("$ref", "")
+        properties = components.get(ref.rsplit("/", 1)[-1], {}).get("properties", {})
+        field = parameter if parameter in properties else "id"
+        pointer = item_route.replace("~", "~0").replace("/", "~1")
+        created["links"] = {
+            "_".join(operation["summary"].lower().split()): {
+                "operationRef": f"#/paths/{pointer}/{method}",
+                "parameters": {parameter: f"$response.body#/{field}"},
+                "description": f"{operation['summary']}: the one just created.",
+            }
+            for method, operation in paths[item_route].items()
+        }
+
+
 def _process_spec(spec: Any) -> Any:
     spec["servers"] = [{"url": ".", "description": "This server"}]
     components = spec.get("components", {}).get("schemas", {})
@@ -174,6 +200,8 @@ def _process_spec(spec: Any) -> Any:
                     operation["responses"].setdefault(status, response)
             if "201" in operation["responses"]:
                 operation["responses"]["201"].setdefault("headers", {}).update(CREATED_LOCATION)
+            if "requestBody" in operation:
+                operation["requestBody"]["required"] = True  # no body is a 400
             body = operation.get("requestBody", {}).get("content", {}).get("application/json")
             if body and (example := _example_of(body["schema"], components)) is not None:
                 body.setdefault("example", example)
@@ -189,6 +217,7 @@ def _process_spec(spec: Any) -> Any:
                     del content["application/json"]
                     if not content:
                         response.pop("content")
+    _link_created_items(spec.get("paths", {}), components)
     return spec
 
 
