@@ -1,6 +1,9 @@
 """Pagination and sorting shared by every list: query parameters, the page body and links.
 
-`shelf.web.links` builds a page's links from the request being served.
+A page's links are built from its validated query alone, relative to the request
+(`?page=2&per_page=20`): they name only parameters the list knows, and no request header (a
+forwarded host or prefix) can point them elsewhere, so a cached page suits every caller and
+resolves against whatever URL the client used, behind any proxy prefix.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ __all__ = [
     "link_header",
     "page_links",
     "paginate",
+    "query_pairs",
 ]
 
 MAX_PER_PAGE = 100
@@ -77,7 +81,8 @@ class PageQuery(BaseModel):
 
 
 class PageLinks(BaseModel):
-    """Relative links to this and neighbouring pages; absent where there is none."""
+    """Links to this and neighbouring pages, relative to the URL requested (resolve them
+    against it: `?page=3&per_page=20`); null where there is none."""
 
     self: str
     first: str
@@ -96,11 +101,11 @@ def _page_example(schema: dict[str, Any], cls: type[BaseModel]) -> None:
             "per_page": 1,
             "total": 3,
             "links": {
-                "self": "/api/v1/items?page=2&per_page=1",
-                "first": "/api/v1/items?page=1&per_page=1",
-                "last": "/api/v1/items?page=3&per_page=1",
-                "prev": "/api/v1/items?page=1&per_page=1",
-                "next": "/api/v1/items?page=3&per_page=1",
+                "self": "?page=2&per_page=1",
+                "first": "?page=1&per_page=1",
+                "last": "?page=3&per_page=1",
+                "prev": "?page=1&per_page=1",
+                "next": "?page=3&per_page=1",
             },
         }
     ]
@@ -133,13 +138,26 @@ def paginate(
     return list(rows), total or 0
 
 
-def page_links(base: str, arguments: dict[str, str], query: PageQuery, total: int) -> PageLinks:
-    """Links to `base` that keep the caller's `arguments` and change only `page`."""
+def query_pairs(query: BaseModel) -> list[tuple[str, str]]:
+    """The parameters of a validated query that differ from their defaults, in field order.
+
+    Two requests with the same pairs ask for the same answer, however they spelled it: unknown
+    parameters, defaults, order and repeats are gone. A list value gives one pair per item.
+    """
+    pairs: list[tuple[str, str]] = []
+    for name, value in query.model_dump(mode="json", by_alias=True, exclude_defaults=True).items():
+        for item in value if isinstance(value, list) else [value]:
+            pairs.append((name, str(item).lower() if isinstance(item, bool) else str(item)))
+    return pairs
+
+
+def page_links(query: PageQuery, total: int) -> PageLinks:
+    """Links to the pages of the list `query` asks for, changing only `page`."""
     last = max(1, math.ceil(total / query.per_page))
-    args = {**arguments, "per_page": str(query.per_page)}
+    others = [pair for pair in query_pairs(query) if pair[0] not in ("page", "per_page")]
 
     def url(page: int) -> str:
-        return f"{base}?{urlencode({**args, 'page': str(page)})}"
+        return "?" + urlencode([("page", page), ("per_page", query.per_page), *others])
 
     return PageLinks(
         self=url(query.page),
