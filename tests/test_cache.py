@@ -140,3 +140,15 @@ def test_expired_entries_are_removed_from_redis(redis_url: str, redis_prefix: st
     assert client.hexists(entries_key, "new")
     assert 0 < client.ttl(entries_key) <= 60
     client.close()
+
+
+def test_the_memory_cache_keeps_within_its_budget_too() -> None:
+    """Without Redis (one worker), the oldest entries make way just the same."""
+    cache = ResponseCache(None, prefix="t:", ttl=60, max_bytes=64 * 1024, backoff=RedisBackoff())
+    entry = cache.pack([("ETag", '"v1"')], b"x" * 1000)
+    for page in range(200):
+        _, generation = cache.lookup("books", f"anon|/books?page={page}")
+        cache.store("books", f"anon|/books?page={page}", entry, generation)
+    kept = [page for page in range(200) if cache.lookup("books", f"anon|/books?page={page}")[0]]
+    assert len(kept) * len(entry) <= 64 * 1024
+    assert kept[-1] == 199
