@@ -62,7 +62,7 @@ def proxied_cache(private_redis: PrivateRedis, backoff_clock: FakeClock) -> Iter
     `backoff_clock` is advanced by BACKOFF."""
     client = redis.Redis.from_url(private_redis.proxy_url, socket_timeout=TIMEOUT)
     backoff = RedisBackoff(seconds=BACKOFF, clock=backoff_clock)
-    yield ResponseCache(client, prefix="t:", ttl=60, backoff=backoff)
+    yield ResponseCache(client, prefix="t:", ttl=60, max_bytes=2**20, backoff=backoff)
     client.close()
 
 
@@ -107,11 +107,48 @@ def test_an_entry_older_than_the_ttl_is_a_miss(redis_url: str, redis_prefix: str
     """A lost invalidation leaves an entry behind for CACHE_TTL at most, however busy."""
     clock = FakeClock()
     client = redis.Redis.from_url(redis_url, socket_timeout=1)
-    cache = ResponseCache(client, prefix=redis_prefix, ttl=60, backoff=RedisBackoff(), clock=clock)
-    cache_entry(cache, "books", cache.pack('"v1"', b'{"copies": 1}'))
+    cache = ResponseCache(
+        client, prefix=redis_prefix, ttl=60, max_bytes=2**20, backoff=RedisBackoff(), clock=clock
+    )
+    headers = [("ETag", '"v1"'), ("Link", '<?page=2&per_page=20>; rel="next"')]
+    cache_entry(cache, "books", cache.pack(headers, b'{"copies": 1}'))
     clock.advance(60)
-    assert cache.unpack(cache.lookup("books", "field")[0]) == ('"v1"', b'{"copies": 1}')
+    assert cache.unpack(cache.lookup("books", "field")[0]) == (headers, b'{"copies": 1}')
     clock.advance(1)
     assert cache.unpack(cache.lookup("books", "field")[0]) is None
     assert cache.unpack(b'"etag"\n{"layout": "of an older release"}') is None
+    assert cache.unpack(b'%d\n"etag"\n{"layout": "of 2026-11"}' % clock()) is None
     client.close()
+
+
+def test_expired_entries_are_removed_from_redis(redis_url: str, redis_prefix: str) -> None:
+    """Not only ignored: a store clears what has expired, and an idle resource expires whole."""
+    clock = FakeClock()
+    client = redis.Redis.from_url(redis_url, socket_timeout=1)
+    cache = ResponseCache(
+        client, prefix=redis_prefix, ttl=60, max_bytes=2**20, backoff=RedisBackoff(), clock=clock
+    )
+    _, entries_key = cache.keys("books")
+    for field in ("old", "older"):
+        _, generation = cache.lookup("books", field)
+        cache.store("books", field, cache.pack([("ETag", '"v1"')], b"{}"), generation)
+    clock.advance(61)
+    _, generation = cache.lookup("books", "new")
+    cache.store("books", "new", cache.pack([("ETag", '"v2"')], b"{}"), generation)
+    assert not client.hexists(entries_key, "old")
+    assert not client.hexists(entries_key, "older")
+    assert client.hexists(entries_key, "new")
+    assert 0 < client.ttl(entries_key) <= 60
+    client.close()
+
+
+def test_the_memory_cache_keeps_within_its_budget_too() -> None:
+    """Without Redis (one worker), the oldest entries make way just the same."""
+    cache = ResponseCache(None, prefix="t:", ttl=60, max_bytes=64 * 1024, backoff=RedisBackoff())
+    entry = cache.pack([("ETag", '"v1"')], b"x" * 1000)
+    for page in range(200):
+        _, generation = cache.lookup("books", f"anon|/books?page={page}")
+        cache.store("books", f"anon|/books?page={page}", entry, generation)
+    kept = [page for page in range(200) if cache.lookup("books", f"anon|/books?page={page}")[0]]
+    assert len(kept) * len(entry) <= 64 * 1024
+    assert kept[-1] == 199

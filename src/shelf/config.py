@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     endpoint_rate_limits: Annotated[dict[str, str], NoDecode] = {}
     cache_enabled: bool = True
     cache_ttl: int = Field(300, ge=1, le=86_400)
+    cache_max_bytes: int = Field(
+        64 * 1024 * 1024, ge=64 * 1024, description="bytes of cached responses per resource type"
+    )
     cache_public_max_age: int = Field(5, ge=0, le=86_400)
     require_if_match: bool = False
 

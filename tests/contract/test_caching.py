@@ -5,9 +5,12 @@ Cache-Control for anonymous and authenticated reads, and scopes still checked on
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urljoin
 
+import pytest
 from apiflask import APIFlask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from tests.support.checks import assert_problem
 from tests.support.contract import EVERY, PRIVATE, PUBLIC
@@ -100,3 +103,64 @@ def test_a_cached_read_still_needs_the_scope(
     assert_problem(app.test_client().get(resource.path), 401, "UNAUTHORIZED")
     other = {"X-API-KEY": issue_key(resource.write_scope)}
     assert_problem(app.test_client().get(resource.path, headers=other), 403, "FORBIDDEN")
+
+
+# What a cached entry holds: only what its key holds, and every header of the answer
+
+
+def stable_headers(response: TestResponse) -> dict[str, str]:
+    """The headers of `response` that two answers to the same read must share."""
+    per_request = {"X-Request-ID", "X-Cache", "RateLimit-Remaining", "Date"}
+    return {name: value for name, value in response.headers.items() if name not in per_request}
+
+
+@EVERY
+@pytest.mark.parametrize("caller", ["reader", "client"])
+def test_a_hit_answers_every_header_of_the_miss(
+    request: pytest.FixtureRequest, listed: FlaskClient, resource: Resource, caller: str
+) -> None:
+    """Anonymous book reads are hits of the shortcut; keyed reads go through Flask."""
+    reading: FlaskClient = request.getfixturevalue(caller)
+    page = f"{resource.path}?per_page=2&page=2"
+    item = resource.item_path(listed.get(resource.path).get_json()["items"][0])
+    for path, needed in ((page, {"Link", "ETag"}), (item, {"ETag"})):
+        miss, hit = reading.get(path), reading.get(path)
+        assert (miss.headers["X-Cache"], hit.headers["X-Cache"]) == ("MISS", "HIT")
+        assert needed <= stable_headers(miss).keys()
+        assert stable_headers(hit) == stable_headers(miss)
+        assert hit.get_data() == miss.get_data()
+
+
+@EVERY
+def test_a_forwarded_prefix_never_reaches_a_cached_page(
+    make_app: Callable[..., APIFlask],
+    listed: FlaskClient,
+    resource: Resource,
+    issue_key: Callable[..., str],
+) -> None:
+    behind_proxy = make_app(trusted_proxies=1).test_client()
+    if resource.read_scope:
+        behind_proxy.environ_base["HTTP_X_API_KEY"] = issue_key(resource.read_scope)
+    path = f"{resource.path}?per_page=2&page=2"
+    prefixed = behind_proxy.get(path, headers={"X-Forwarded-Prefix": "//evil.example"})
+    plain = behind_proxy.get(path)
+    assert plain.headers["X-Cache"] == "HIT"
+    for response in (plain, prefixed):
+        links = response.get_json()["links"]
+        assert "evil" not in response.headers["Link"]
+        assert not any("evil" in link for link in links.values() if link)
+    # Relative to the request: behind any prefix, the next page is the same list's.
+    last_page = urljoin(f"https://api.example/shelf{path}", plain.get_json()["links"]["last"])
+    assert last_page == f"https://api.example/shelf{resource.path}?page=3&per_page=2"
+
+
+@EVERY
+def test_unknown_parameters_are_ignored(reader: FlaskClient, resource: Resource) -> None:
+    first = reader.get(f"{resource.path}?per_page=2&utm_source={'x' * 500}")
+    assert first.headers["X-Cache"] == "MISS"
+    for query in ("per_page=2&utm_source=other", "per_page=2", "page=1&per_page=2&junk=1"):
+        assert reader.get(f"{resource.path}?{query}").headers["X-Cache"] == "HIT", query
+    assert "utm_source" not in first.headers["Link"]
+    assert not any("utm_source" in link for link in first.get_json()["links"].values() if link)
+    item = reader.get(resource.path).get_json()["links"]["self"]
+    assert item == "?page=1&per_page=20"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urljoin
+
 import pytest
 from flask.testing import FlaskClient
 
@@ -36,7 +38,7 @@ def test_pages_have_links_and_a_link_header(listed: FlaskClient, resource: Resou
     assert [item[resource.label] for item in body["items"]] == sorted(LABELS)[2:4]
     assert page_of(body["links"]["prev"]) == 1
     assert page_of(body["links"]["last"]) == 3
-    after = listed.get(body["links"]["next"]).get_json()  # a cursor link
+    after = listed.get(urljoin(resource.path, body["links"]["next"])).get_json()  # a cursor link
     assert after["page"] == 3
     assert [item[resource.label] for item in after["items"]] == sorted(LABELS)[4:]
     header = response.headers["Link"]

@@ -11,8 +11,9 @@ from flask.testing import FlaskClient
 from shelf.app import create_app
 from shelf.auth.api_keys import clear_key_cache
 from shelf.auth.schemes import auth, current_principal
+from shelf.books.schemas import BookQuery
 from shelf.extensions import db
-from shelf.web.caching import cached
+from shelf.web.caching import cache_policy, cached, query_model
 from tests.support.factories import empty_tables, make_settings
 
 
@@ -82,3 +83,13 @@ def test_the_anonymous_shortcut_never_answers_a_per_caller_view(
 def test_cached_requires_saying_who_an_entry_varies_by() -> None:
     with pytest.raises(TypeError):
         cached("books")  # type: ignore[call-arg]
+
+
+def test_every_cached_view_keys_on_the_query_model_it_validates(app: APIFlask) -> None:
+    """`@cached` above `@bp.input`: a cache keyed without the query would answer every page
+    with the first one cached."""
+    for endpoint, view in app.view_functions.items():
+        policy = cache_policy(view)
+        if policy is not None:
+            assert policy.query is query_model(view), endpoint
+    assert cache_policy(app.view_functions["books.list_books"]).query is BookQuery  # type: ignore[union-attr]

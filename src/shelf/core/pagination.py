@@ -3,7 +3,12 @@
 Page numbers reach the first MAX_DEPTH rows (an OFFSET costs the rows it skips); every page's
 `links.next` carries a cursor (`shelf.core.keyset`), so walking on costs what page one costs.
 `total` is counted exactly up to COUNT_LIMIT rows; past that, PostgreSQL's estimate is given
-and `total_exact` is false. `shelf.web.links` builds a page's links from the request being served.
+and `total_exact` is false.
+
+A page's links are built from its validated query alone, relative to the request
+(`?page=2&per_page=20`): they name only parameters the list knows, and no request header (a
+forwarded host or prefix) can point them elsewhere, so a cached page suits every caller and
+resolves against whatever URL the client used, behind any proxy prefix.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ __all__ = [
     "link_header",
     "page_links",
     "paginate",
+    "query_pairs",
 ]
 
 MAX_PER_PAGE = 100
@@ -115,7 +121,8 @@ class PageQuery(BaseModel):
 
 
 class PageLinks(BaseModel):
-    """Relative links to this and neighbouring pages; absent where there is none.
+    """Links to this and neighbouring pages, relative to the URL requested (resolve them
+    against it: `?page=3&per_page=20`); absent where there is none.
 
     `next` carries a cursor; `last` is absent when the total is an estimate or the last page
     lies deeper than page numbers reach, and `prev` on a page reached by cursor.
@@ -139,11 +146,11 @@ def _page_example(schema: dict[str, Any], cls: type[BaseModel]) -> None:
             "total": 3,
             "total_exact": True,
             "links": {
-                "self": "/api/v1/items?per_page=1&page=2",
-                "first": "/api/v1/items?per_page=1&page=1",
-                "last": "/api/v1/items?per_page=1&page=3",
-                "prev": "/api/v1/items?per_page=1&page=1",
-                "next": "/api/v1/items?per_page=1&cursor=eyJzIjoiaWQiLCJwIjozLCJrIjpbMl19",
+                "self": "?page=2&per_page=1",
+                "first": "?page=1&per_page=1",
+                "last": "?page=3&per_page=1",
+                "prev": "?page=1&per_page=1",
+                "next": "?cursor=eyJzIjoiaWQiLCJwIjozLCJrIjpbMl19&per_page=1",
             },
         }
     ]
@@ -209,6 +216,19 @@ def paginate(connection: Connection, statement: Select[Any], query: PageQuery) -
     return Listing(rows, total, exact, page, next_cursor)
 
 
+def query_pairs(query: BaseModel) -> list[tuple[str, str]]:
+    """The parameters of a validated query that differ from their defaults, in field order.
+
+    Two requests with the same pairs ask for the same answer, however they spelled it: unknown
+    parameters, defaults, order and repeats are gone. A list value gives one pair per item.
+    """
+    pairs: list[tuple[str, str]] = []
+    for name, value in query.model_dump(mode="json", by_alias=True, exclude_defaults=True).items():
+        for item in value if isinstance(value, list) else [value]:
+            pairs.append((name, str(item).lower() if isinstance(item, bool) else str(item)))
+    return pairs
+
+
 def _check_depth(offset: int, query: PageQuery) -> None:
     if offset >= MAX_DEPTH:
         deepest = math.ceil(MAX_DEPTH / query.per_page)
@@ -246,25 +266,22 @@ def _count(connection: Connection, statement: Select[Any]) -> tuple[int, bool]:
     return max(int(plan[0]["Plan"]["Plan Rows"]), counted), False
 
 
-def page_links(
-    base: str, arguments: dict[str, str], query: PageQuery, listing: Listing
-) -> PageLinks:
-    """Links to `base` that keep the caller's `arguments`, with `page` or `cursor` changed."""
-    args = {k: v for k, v in arguments.items() if k not in ("page", "cursor")}
-    args["per_page"] = str(query.per_page)
+def page_links(query: PageQuery, listing: Listing) -> PageLinks:
+    """Links to the pages of the list `query` asks for, changing only `page` or `cursor`."""
+    others = [pair for pair in query_pairs(query) if pair[0] not in ("page", "per_page", "cursor")]
 
-    def url(**where: object) -> str:
-        return f"{base}?{urlencode({**args, **where})}"
+    def url(where: str, value: object) -> str:
+        return "?" + urlencode([(where, value), ("per_page", query.per_page), *others])
 
     pages = max(1, math.ceil(listing.total / query.per_page))
     last = pages if listing.total_exact and (pages - 1) * query.per_page < MAX_DEPTH else None
     by_number = query.cursor is None
     return PageLinks(
-        self=url(page=query.page) if by_number else url(cursor=query.cursor),
-        first=url(page=1),
-        last=url(page=last) if last else None,
-        prev=url(page=query.page - 1) if by_number and 1 < query.page <= pages + 1 else None,
-        next=url(cursor=listing.next_cursor) if listing.next_cursor else None,
+        self=url("page", query.page) if by_number else url("cursor", query.cursor),
+        first=url("page", 1),
+        last=url("page", last) if last else None,
+        prev=url("page", query.page - 1) if by_number and 1 < query.page <= pages + 1 else None,
+        next=url("cursor", listing.next_cursor) if listing.next_cursor else None,
     )
 
 

@@ -78,7 +78,9 @@ class CachedReadShortcut:
         request_state.counted = windows, fetched
         if exceeded(windows):
             return None
-        field = caching.cache_field(request, request_state, policy.vary)
+        field = caching.cache_field(request, request_state, policy)
+        if field is None:  # an invalid query: Flask answers 422
+            return None
         entry, _ = cache.entry(policy.resource, field, fetched)
         hit = cache.unpack(entry)
         if hit is None:

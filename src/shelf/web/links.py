@@ -1,8 +1,11 @@
-"""Links in response bodies and headers, built from the request being served."""
+"""Page bodies and their Link header, built from the validated query alone.
+
+The links are relative to the request (see `shelf.core.pagination`): nothing of the request
+but its validated query reaches them, so a cached page is the same for every caller.
+"""
 
 from __future__ import annotations
 
-from flask import request
 from pydantic import BaseModel
 
 from shelf.core.pagination import Listing, Page, PageQuery, link_header, page_links
@@ -14,9 +17,7 @@ def make_page(
     schema: type[BaseModel], listing: Listing, query: PageQuery
 ) -> tuple[Page[BaseModel], dict[str, str]]:
     """The page body for `listing` shown as `schema`, and its Link header."""
-    links = page_links(
-        f"{request.script_root}{request.path}", request.args.to_dict(), query, listing
-    )
+    links = page_links(query, listing)
     page = Page[schema](  # type: ignore[valid-type]
         items=[schema.model_validate(row, from_attributes=True) for row in listing.rows],
         page=listing.page,

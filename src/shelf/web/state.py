@@ -40,8 +40,8 @@ class RequestState:
     cache_prefetch: Prefetch | None = None
     # A public read served through the response cache: shared caches may keep it briefly.
     public_read: bool = False
-    # Cache fields computed for this request, by who the entry varies by.
-    cache_fields: dict[str, str] = field(default_factory=dict)
+    # Cache fields computed for this request, by who the entry varies by (None: not cacheable).
+    cache_fields: dict[str, str | None] = field(default_factory=dict)
 
 
 def of(environ: dict[str, Any]) -> RequestState:
