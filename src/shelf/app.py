@@ -10,7 +10,7 @@ from shelf.auth import schemes
 from shelf.books.routes import bp as books_bp
 from shelf.config import Settings
 from shelf.content_templates.routes import bp as templates_bp
-from shelf.core.db import engine_options, read_engine_options
+from shelf.core.db import engine_options, read_engine_options, serialize_sqlite_writes
 from shelf.core.redis import RedisBackoff, make_redis
 from shelf.extensions import db
 from shelf.observability.logs import configure_logging
@@ -65,6 +65,8 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     # Hooks run in this order before a view: body rules, who is calling, rate limits, the 401
     # for credentials that match no one.
     db.init_app(app)
+    with app.app_context():
+        serialize_sqlite_writes(db.engine)
     request_rules.init_app(app, settings.api_prefix)
     problems.init_app(app)
     schemes.init_app(app)

@@ -24,6 +24,7 @@ def test_a_write_applies_to_the_newest_version_not_to_a_copy_read_before(
         ).templateid
         # Held, so this session's identity map keeps the version it read.
         stale = service.get_template(db.session, templateid=templateid)
+        db.session.commit()  # ends the read (on SQLite a transaction holds the write lock)
         with Session(db.engine) as other:
             first = service.update_template(
                 other, templateid=templateid, data=TemplateUpdate(content="first")

@@ -160,9 +160,6 @@ def test_concurrent_read_modify_write_loses_no_update(
     assert final[resource.label] == "C" + "x" * successes
 
 
-ON_POSTGRESQL = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-
-
 def _patch_at_once(client: FlaskClient, path: str, headers: dict[str, str]) -> list[TestResponse]:
     """Twenty PATCHes of `path`, each in a thread of its own, all released together."""
     bodies = [{"description": f"Writer {n}"} for n in range(20)]
@@ -177,7 +174,6 @@ def _patch_at_once(client: FlaskClient, path: str, headers: dict[str, str]) -> l
         return list(pool.map(patch, bodies))
 
 
-@ON_POSTGRESQL
 @EVERY
 def test_concurrent_patches_without_if_match_all_apply(
     client: FlaskClient, resource: Resource, existing: str
@@ -192,7 +188,6 @@ def test_concurrent_patches_without_if_match_all_apply(
     assert final.get_json()["description"] in {r.get_json()["description"] for r in responses}
 
 
-@ON_POSTGRESQL
 @EVERY
 def test_concurrent_patches_with_one_if_match_let_exactly_one_through(
     client: FlaskClient, resource: Resource, existing: str

@@ -112,19 +112,20 @@ def verify_key(session: Session, *, secret: str, now: datetime | None = None) ->
     """The principal a presented key stands for, or None when unknown, expired or revoked."""
     now = now or utcnow()
     key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest(secret)))
-    if key is None or key.revoked_at is not None:
+    expired = key is not None and key.expires_at is not None and key.expires_at <= now
+    if key is None or key.revoked_at is not None or expired:
+        session.rollback()  # ends the read, which on SQLite holds the write lock
         return None
-    if key.expires_at is not None and key.expires_at <= now:
-        return None
-    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-        key.last_used_at = now  # at most once a minute, so reads stay reads
-        session.commit()
-    return Principal(
+    principal = Principal(
         kind="api_key",
         subject=f"apikey:{key.id}",
         name=key.owner,
         scopes=frozenset(key.scopes.split()),
     )
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        key.last_used_at = now  # at most once a minute, so reads stay reads
+    session.commit()  # the change, or just the end of the read
+    return principal
 
 
 def principal_for_key(secret: str, *, open_session: Callable[[], Session]) -> Principal | None:

@@ -165,3 +165,23 @@ def _ping_if_idle(dbapi_connection: Any, connection_record: Any, proxy: Any) -> 
     except Exception as exc:
         # The pool discards this connection and hands out a fresh one instead.
         raise DisconnectionError("pooled connection is gone") from exc
+
+
+def serialize_sqlite_writes(engine: Engine) -> None:
+    """Make each transaction on SQLite `engine` take the write lock when it begins.
+
+    pysqlite begins a transaction at the first write, so two writers that both read a row
+    first would each change their own copy, and the version check would fail the later one.
+    With BEGIN IMMEDIATE the second waits (up to the busy timeout) for the first to commit and
+    then reads what it wrote, as a row lock does on PostgreSQL. `db.reads` is left alone.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_connection: Any, connection_record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
