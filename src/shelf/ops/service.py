@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Engine, text
 
+from shelf.core.db import retry_if_lost
 from shelf.ops.schemas import Check
 
 __all__ = ["database_probe", "draining", "timed"]
@@ -35,4 +36,4 @@ def database_probe(engine: Engine) -> Callable[[], object]:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
-    return ping
+    return lambda: retry_if_lost(ping)
