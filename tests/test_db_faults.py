@@ -12,6 +12,7 @@ from apiflask import APIFlask
 
 from shelf.app import create_app
 from shelf.auth import api_keys
+from shelf.core.bulkhead import Bulkhead, BulkheadFullError
 from shelf.extensions import db
 from tests.support.checks import assert_problem
 from tests.support.factories import make_key, make_settings, migrate
@@ -123,3 +124,47 @@ def test_a_write_after_the_connections_were_ended_is_a_clean_503_then_succeeds(
     assert_problem(response, 503, "SERVICE_UNAVAILABLE")
     assert response.headers["Retry-After"]
     assert client.post("/api/v1/books", json=BOOK).status_code == 201
+
+
+def _hold(bulkhead: Bulkhead, seconds: float) -> threading.Thread:
+    """Another thread that takes a slot of `bulkhead` and gives it back after `seconds`."""
+    entered = threading.Event()
+
+    def hold() -> None:
+        holder = bulkhead.enter()
+        entered.set()
+        time.sleep(seconds)
+        bulkhead.leave(holder)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    entered.wait()
+    return thread
+
+
+def test_a_thread_waits_for_a_slot_while_slots_are_being_freed() -> None:
+    bulkhead = Bulkhead(1, wait=2.0)
+    holder_thread = _hold(bulkhead, 0.2)
+    holder = bulkhead.enter()  # the slot comes free within the wait
+    bulkhead.leave(holder)
+    holder_thread.join()
+
+
+def test_a_thread_is_refused_at_once_when_no_slot_was_freed_within_the_wait() -> None:
+    bulkhead = Bulkhead(1, wait=0.2)
+    holder_thread = _hold(bulkhead, 1.0)
+    time.sleep(0.3)  # the database holds the only slot: it has stopped answering
+    started = time.monotonic()
+    with pytest.raises(BulkheadFullError):
+        bulkhead.enter()
+    assert time.monotonic() - started < 0.1  # no thread is held waiting on a hung database
+    holder_thread.join()
+
+
+def test_a_thread_holding_a_slot_may_take_a_second_connection() -> None:
+    bulkhead = Bulkhead(1, wait=0.0)
+    outer = bulkhead.enter()
+    inner = bulkhead.enter()  # e.g. a read while its session holds the key check's connection
+    bulkhead.leave(inner)
+    bulkhead.leave(outer)
+    bulkhead.leave(bulkhead.enter())  # and the slot is free again

@@ -4,9 +4,10 @@ A worker of N threads lets N - 1 of them wait on the database at once (`Bulkhead
 one is left for what needs no database (liveness, cache hits), whatever the database does. A
 thread holds its slot while it holds any pooled connection (`BulkheadPool`), so a request that
 only reads the cache takes none. A thread that finds every slot taken waits for one only while
-the database answers at its usual pace: no longer than `wait` after a slot was last freed. When
-slots stop being freed, the database is hung, and waiting would only hold another thread; the
-request is refused at once (`BulkheadFullError`, a pool timeout: 503 with Retry-After).
+the database keeps answering: no longer than `wait` after it last answered or a slot was last
+freed. A database that answers nothing for that long hangs, and waiting would only hold another
+thread; the request is refused at once (`BulkheadFullError`, a pool timeout: 503 with
+Retry-After). A slow database still answers, so under load requests wait their turn.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
+
+from shelf.core import statement_deadline
 
 __all__ = ["Bulkhead", "BulkheadFullError", "BulkheadPool"]
 
@@ -53,8 +56,8 @@ class Bulkhead:
             holder = self._threads.holder = _Holder()
         if holder.connections == 0 and not self._free.acquire(timeout=self._patience()):
             raise BulkheadFullError(
-                f"all {self.slots} database slots of this worker are taken and none was freed "
-                f"in the last {self.wait:g} s"
+                f"all {self.slots} database slots of this worker are taken, and the database "
+                f"answered nothing in the last {self.wait:g} s"
             )
         holder.connections += 1
         return holder
@@ -67,7 +70,8 @@ class Bulkhead:
             self._free.release()
 
     def _patience(self) -> float:
-        return max(0.0, self._last_freed + self.wait - time.monotonic())
+        last_sign_of_life = max(self._last_freed, statement_deadline.last_answer())
+        return max(0.0, last_sign_of_life + self.wait - time.monotonic())
 
 
 class BulkheadPool(QueuePool):

@@ -52,7 +52,7 @@ PING_AFTER_IDLE_SECONDS = 10.0
 PING_DEADLINE_SECONDS = 1.0  # a server that takes longer to answer SELECT 1 is not answering
 # The client-side deadline comes this long after the server's statement_timeout, so that a
 # server that answers cancels a slow statement itself, leaving the connection usable.
-DEADLINE_MARGIN_SECONDS = 0.2
+DEADLINE_MARGIN_SECONDS = 0.1
 
 
 class Base(DeclarativeBase):

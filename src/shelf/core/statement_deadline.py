@@ -8,7 +8,8 @@ connection still busy past its deadline. The blocked read then fails at once, SQ
 discards that connection (and the rest of its pool, which later checkouts replace), and the
 caller gets `DeadlineExceededError`, an `OperationalError` like any database failure: a 503.
 
-The cost on the hot path is one dict assignment per statement, and one removal per checkin.
+The cost on the hot path is a dict assignment and a clock read per statement, and a removal
+per checkin.
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, ExceptionContext
 from sqlalchemy.exc import OperationalError
 
-__all__ = ["DeadlineExceededError", "cut_by_deadline", "done", "expect", "watch"]
+__all__ = [
+    "DeadlineExceededError",
+    "cut_by_deadline",
+    "done",
+    "expect",
+    "last_answer",
+    "watch",
+]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +44,7 @@ TICK_SECONDS = 0.1  # how often the watchdog looks: a deadline is enforced this 
 _busy: dict[int, tuple[float, Any, int]] = {}
 _cut: set[int] = set()  # threads whose connection was cut and who have not seen the error yet
 _watchdog_pid = 0
+_last_answer = time.monotonic()  # when the database last answered a round trip or a connect
 ACTIVE = TransactionStatus.ACTIVE  # a command is in flight
 
 
@@ -57,6 +66,12 @@ def done(driver_connection: Any) -> None:
     _busy.pop(id(driver_connection), None)
 
 
+def last_answer() -> float:
+    """When (monotonic) a watched database last answered this process: a statement's result,
+    or a new connection. While it answers, it is slow at worst; when it stops, it hangs."""
+    return _last_answer
+
+
 def cut_by_deadline() -> bool:
     """True, once, when this thread's last database error came from the watchdog's cut."""
     try:
@@ -74,11 +89,17 @@ def watch(engine: Engine, seconds: float, *, autocommit: bool = False) -> None:
     def before_statement(conn: Any, cursor: Any, *args: Any) -> None:
         expect(cursor.connection, seconds)
 
+    def answered(*args: Any) -> None:
+        global _last_answer
+        _last_answer = time.monotonic()
+
     def before_commit_or_rollback(conn: Any) -> None:
         if not (conn.invalidated or conn.closed):
             expect(conn.connection.driver_connection, seconds)
 
     event.listen(engine, "before_cursor_execute", before_statement)
+    event.listen(engine, "after_cursor_execute", answered)
+    event.listen(engine, "connect", answered)
     if not autocommit:
         event.listen(engine, "commit", before_commit_or_rollback)
         event.listen(engine, "rollback", before_commit_or_rollback)
