@@ -142,18 +142,19 @@ def _hold(bulkhead: Bulkhead, seconds: float) -> threading.Thread:
     return thread
 
 
-def test_a_thread_waits_for_a_slot_while_slots_are_being_freed() -> None:
-    bulkhead = Bulkhead(1, wait=2.0)
+def test_a_thread_waits_for_a_slot_while_the_database_answers() -> None:
+    bulkhead = Bulkhead(1, wait=0.1, last_answer=time.monotonic)  # it answers all the time
     holder_thread = _hold(bulkhead, 0.2)
     holder = bulkhead.enter()  # the slot comes free within the wait
     bulkhead.leave(holder)
     holder_thread.join()
 
 
-def test_a_thread_is_refused_at_once_when_no_slot_was_freed_within_the_wait() -> None:
-    bulkhead = Bulkhead(1, wait=0.2)
+def test_a_thread_is_refused_at_once_when_the_database_answered_nothing_for_the_wait() -> None:
+    answered = time.monotonic()
+    bulkhead = Bulkhead(1, wait=0.2, last_answer=lambda: answered)
     holder_thread = _hold(bulkhead, 1.0)
-    time.sleep(0.3)  # the database holds the only slot: it has stopped answering
+    time.sleep(0.3)  # the only slot is held, and the database has answered nothing since
     started = time.monotonic()
     with pytest.raises(BulkheadFullError):
         bulkhead.enter()
@@ -162,7 +163,7 @@ def test_a_thread_is_refused_at_once_when_no_slot_was_freed_within_the_wait() ->
 
 
 def test_a_thread_holding_a_slot_may_take_a_second_connection() -> None:
-    bulkhead = Bulkhead(1, wait=0.0)
+    bulkhead = Bulkhead(1, wait=0.0, last_answer=time.monotonic)
     outer = bulkhead.enter()
     inner = bulkhead.enter()  # e.g. a read while its session holds the key check's connection
     bulkhead.leave(inner)

@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     db_connect_timeout: int = Field(2, ge=1, le=60)
     db_statement_timeout_ms: int = Field(5000, ge=100)
     db_lock_timeout_ms: int = Field(2000, ge=100)
-    db_queue_timeout_ms: int = Field(200, ge=0, le=60_000)
+    db_queue_timeout_ms: int = Field(500, ge=0, le=60_000)
 
     redis_url: str | None = None
     redis_host: str = ""

@@ -1,19 +1,20 @@
 """A bulkhead on database work: a hung database can hold only some of a worker's threads.
 
-A worker of N threads lets N - 1 of them wait on the database at once (`Bulkhead`); the last
-one is left for what needs no database (liveness, cache hits), whatever the database does. A
-thread holds its slot while it holds any pooled connection (`BulkheadPool`), so a request that
-only reads the cache takes none. A thread that finds every slot taken waits for one only while
-the database keeps answering: no longer than `wait` after it last answered or a slot was last
-freed. A database that answers nothing for that long hangs, and waiting would only hold another
-thread; the request is refused at once (`BulkheadFullError`, a pool timeout: 503 with
-Retry-After). A slow database still answers, so under load requests wait their turn.
+A worker of N threads lets N - 1 of them wait on the database at once (`Bulkhead`); the last one is
+left for what needs no database (liveness, cache hits), whatever the database does. A thread holds
+its slot while it holds any pooled connection (`BulkheadPool`), so a request that only reads the
+cache takes none. A thread that finds every slot taken waits for one while the database keeps
+answering, until it has answered nothing for `wait` seconds. A database that answers nothing for
+that long hangs, and waiting would only hold another thread; the request is refused at once
+(`BulkheadFullError`, a pool timeout: 503 with Retry-After). A slow database still answers, so
+under load requests wait their turn.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -40,25 +41,37 @@ class _Holder:
 
 
 class Bulkhead:
-    """`slots` threads of a process may hold database connections at once."""
+    """`slots` threads of a process may hold database connections at once.
 
-    def __init__(self, slots: int, wait: float) -> None:
+    `last_answer` tells when (monotonic) the database last answered; a slot freed by a failure
+    says nothing about whether it still answers, so releases do not count.
+    """
+
+    def __init__(
+        self,
+        slots: int,
+        wait: float,
+        last_answer: Callable[[], float] = statement_deadline.last_answer,
+    ) -> None:
         self.slots = slots
         self.wait = wait
         self._free = threading.Semaphore(slots)
         self._threads = threading.local()
-        self._last_freed = time.monotonic()
+        self._last_answer = last_answer
 
     def enter(self) -> _Holder:
         """Take a slot for this thread, unless it holds one already; or BulkheadFullError."""
         holder: _Holder | None = getattr(self._threads, "holder", None)
         if holder is None:
             holder = self._threads.holder = _Holder()
-        if holder.connections == 0 and not self._free.acquire(timeout=self._patience()):
-            raise BulkheadFullError(
-                f"all {self.slots} database slots of this worker are taken, and the database "
-                f"answered nothing in the last {self.wait:g} s"
-            )
+        if holder.connections == 0:
+            # Wait as long as the database keeps answering: a slow one frees slots in the end.
+            while not self._free.acquire(timeout=self._patience()):
+                if self._patience() == 0.0:
+                    raise BulkheadFullError(
+                        f"all {self.slots} database slots of this worker are taken, and the "
+                        f"database answered nothing in the last {self.wait:g} s"
+                    )
         holder.connections += 1
         return holder
 
@@ -66,12 +79,10 @@ class Bulkhead:
         """Give the slot back once `holder`'s thread holds no connection any more."""
         holder.connections -= 1
         if holder.connections == 0:
-            self._last_freed = time.monotonic()
             self._free.release()
 
     def _patience(self) -> float:
-        last_sign_of_life = max(self._last_freed, statement_deadline.last_answer())
-        return max(0.0, last_sign_of_life + self.wait - time.monotonic())
+        return max(0.0, self._last_answer() + self.wait - time.monotonic())
 
 
 class BulkheadPool(QueuePool):
