@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
 import os
 import socket
 import threading
@@ -44,7 +45,10 @@ TICK_SECONDS = 0.1  # how often the watchdog looks: a deadline is enforced this 
 _busy: dict[int, tuple[float, Any, int]] = {}
 _cut: set[int] = set()  # threads whose connection was cut and who have not seen the error yet
 _watchdog_pid = 0
-_last_answer = time.monotonic()  # when the database last answered a round trip or a connect
+# When the database last answered a round trip or a connect, in any worker forked from this
+# process (the clock is the system's): a worker whose connections all wait on row locks sees
+# the others' answers, and knows the database is busy, not hung.
+_last_answer = multiprocessing.Value("d", time.monotonic(), lock=False)
 ACTIVE = TransactionStatus.ACTIVE  # a command is in flight
 
 
@@ -67,9 +71,10 @@ def done(driver_connection: Any) -> None:
 
 
 def last_answer() -> float:
-    """When (monotonic) a watched database last answered this process: a statement's result,
-    or a new connection. While it answers, it is slow at worst; when it stops, it hangs."""
-    return _last_answer
+    """When (monotonic) a watched database last answered this process or its siblings: a
+    statement's result, or a new connection. While it answers, it is slow at worst; when it
+    stops, it hangs."""
+    return float(_last_answer.value)
 
 
 def cut_by_deadline() -> bool:
@@ -90,8 +95,7 @@ def watch(engine: Engine, seconds: float, *, autocommit: bool = False) -> None:
         expect(cursor.connection, seconds)
 
     def answered(*args: Any) -> None:
-        global _last_answer
-        _last_answer = time.monotonic()
+        _last_answer.value = time.monotonic()
 
     def before_commit_or_rollback(conn: Any) -> None:
         if not (conn.invalidated or conn.closed):
