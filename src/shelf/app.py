@@ -10,7 +10,13 @@ from shelf.auth import schemes
 from shelf.books.routes import bp as books_bp
 from shelf.config import Settings
 from shelf.content_templates.routes import bp as templates_bp
-from shelf.core.db import engine_options, read_engine_options, serialize_sqlite_writes
+from shelf.core.db import (
+    bulkhead,
+    engine_options,
+    read_engine_options,
+    serialize_sqlite_writes,
+    watch_deadlines,
+)
 from shelf.core.redis import RedisBackoff, make_redis
 from shelf.extensions import db
 from shelf.observability.logs import configure_logging
@@ -36,6 +42,7 @@ TAGS = [
 def create_app(settings: Settings | None = None) -> APIFlask:
     """Build the app from `settings` (read from the environment when not given)."""
     settings = settings or Settings()
+    database_slots = bulkhead(settings)
     app = ShelfFlask(
         "shelf", title="Shelf API", version=settings.app_version, docs_path=None,
         spec_path="/openapi.json",
@@ -46,8 +53,8 @@ def create_app(settings: Settings | None = None) -> APIFlask:
         SECRET_KEY=settings.secret_key.get_secret_value(),
         MAX_CONTENT_LENGTH=settings.max_content_length,
         SQLALCHEMY_ENGINES={
-            "default": engine_options(settings),
-            "reads": read_engine_options(settings),
+            "default": engine_options(settings, database_slots),
+            "reads": read_engine_options(settings, database_slots),
         },
         VALIDATION_ERROR_SCHEMA=problems.problem_schema(),
         HTTP_ERROR_SCHEMA=problems.problem_schema(),
@@ -67,6 +74,7 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     db.init_app(app)
     with app.app_context():
         serialize_sqlite_writes(db.engine)
+        watch_deadlines(settings, default=db.engine, reads=db.reads)
     request_rules.init_app(app, settings.api_prefix)
     problems.init_app(app)
     schemes.init_app(app)

@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     db_connect_timeout: int = Field(2, ge=1, le=60)
     db_statement_timeout_ms: int = Field(5000, ge=100)
     db_lock_timeout_ms: int = Field(2000, ge=100)
+    db_queue_timeout_ms: int = Field(500, ge=0, le=60_000)
 
     redis_url: str | None = None
     redis_host: str = ""
@@ -85,7 +86,7 @@ class Settings(BaseSettings):
 
     server: Literal["granian", "gunicorn"] = "granian"
     web_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
-    web_threads: int = Field(1, ge=1, le=64)
+    web_threads: int = Field(4, ge=1, le=64)
     worker_timeout: int = Field(30, ge=1)
     graceful_timeout: int = Field(30, ge=1)
     shutdown_drain_seconds: float = Field(2.0, ge=0, le=60)
@@ -160,6 +161,11 @@ class Settings(BaseSettings):
             raise ValueError("REDIS_URL: must start with redis://, rediss:// or unix://")
         if "redis" in self.readiness_requires and self.redis_url is None:
             raise ValueError("READINESS_REQUIRES: names redis, but REDIS_URL is not set")
+        if self.db_connect_timeout * 1000 > self.db_statement_timeout_ms:
+            raise ValueError(
+                "DB_CONNECT_TIMEOUT must not exceed DB_STATEMENT_TIMEOUT_MS (a request that "
+                "waits on the database is answered within the statement timeout)"
+            )
         if self.app_env == "production":
             secret = self.secret_key.get_secret_value()
             if secret == DEFAULT_SECRET_KEY or len(secret) < 32:

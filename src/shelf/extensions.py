@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from typing import Any
+
 from flask.sansio.app import App
 from flask_sqlalchemy_lite import SQLAlchemy
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 __all__ = ["SyncSQLAlchemy", "db"]
+
+log = logging.getLogger(__name__)
 
 
 class SyncSQLAlchemy(SQLAlchemy):
@@ -40,6 +47,22 @@ class SyncSQLAlchemy(SQLAlchemy):
                 for func in app.teardown_appcontext_funcs
                 if getattr(func, "__name__", "") != "_close_async_sessions"
             ]
+        app.teardown_appcontext_funcs[:] = [
+            _forgiving(func) if getattr(func, "__name__", "") == "_close_sessions" else func
+            for func in app.teardown_appcontext_funcs
+        ]
+
+
+def _forgiving(close: Callable[..., Any]) -> Callable[..., None]:
+    # Closing a session rolls back its transaction; when the database just went away, that
+    # fails, and must not turn the answer the request already has into a 500.
+    def close_sessions(error: BaseException | None) -> None:
+        try:
+            close(error)
+        except DBAPIError:
+            log.warning("closing a session failed: its connection is gone", exc_info=True)
+
+    return close_sessions
 
 
 # A session lives for one request; reloading every object after its commit would cost a SELECT

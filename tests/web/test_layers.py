@@ -41,7 +41,7 @@ def test_the_flask_hooks_are_pinned(app: APIFlask) -> None:
     assert dict(app.after_request_funcs).keys() == {None}
     assert not any(app.teardown_request_funcs.values())
     assert names(app.teardown_appcontext_funcs) == [
-        "flask_sqlalchemy_lite._extension._close_sessions",
+        "shelf.extensions._forgiving.<locals>.close_sessions",
     ]
 
 

@@ -19,10 +19,11 @@ from datetime import datetime, timedelta
 from cachetools import TTLCache
 from redis import Redis
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from shelf.auth.models import ApiKey
-from shelf.core.db import utcnow
+from shelf.core.db import retry_if_lost, utcnow
 from shelf.core.errors import NotFoundError, ValidationFailedError
 from shelf.core.principal import SCOPES, Principal
 
@@ -138,7 +139,16 @@ def principal_for_key(secret: str, *, open_session: Callable[[], Session]) -> Pr
     # One lookup, not `in` then `[]` (as TTLCache.get does): the entry may expire between them.
     with _key_cache_lock, suppress(KeyError):
         return _key_cache[key_digest]
-    principal = verify_key(open_session(), secret=secret)
+
+    def verify() -> Principal | None:
+        session = open_session()
+        try:
+            return verify_key(session, secret=secret)
+        except DBAPIError:
+            session.rollback()  # a failed transaction must end before the session is used again
+            raise
+
+    principal = retry_if_lost(verify)  # a key check may run twice: it changes nothing that counts
     with _key_cache_lock:
         _key_cache[key_digest] = principal
     return principal

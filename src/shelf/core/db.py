@@ -1,33 +1,47 @@
 """Database layer: the declarative base, UTC timestamps, and engine options with timeouts.
 
-The Flask extension that binds engines and sessions to the app is `shelf.extensions.db`.
+Every wait on PostgreSQL is bounded by the client: connecting by `DB_CONNECT_TIMEOUT`, a
+statement by `DB_STATEMENT_TIMEOUT_MS` (the server's own timeout, and a client-side deadline
+for when the server hangs: `statement_deadline`), and the wait for a connection by the worker's
+bulkhead (`bulkhead`). The Flask extension that binds engines and sessions to the app is
+`shelf.extensions.db`.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import Pool
 from sqlalchemy.types import TypeDecorator
 
 from shelf.config import Settings
+from shelf.core import statement_deadline
+from shelf.core.bulkhead import Bulkhead, BulkheadPool
 
 __all__ = [
     "Base",
     "UTCDateTime",
+    "bulkhead",
+    "connection_was_lost",
     "engine_options",
     "read_engine_options",
+    "retry_if_lost",
     "schema_filter",
+    "serialize_sqlite_writes",
     "utcnow",
+    "watch_deadlines",
 ]
 
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -37,6 +51,10 @@ NAMING_CONVENTION = {
 }
 # A pooled connection unused for this long is checked with a round trip before it is handed out.
 PING_AFTER_IDLE_SECONDS = 10.0
+PING_DEADLINE_SECONDS = 1.0  # a server that takes longer to answer SELECT 1 is not answering
+# The client-side deadline comes this long after the server's statement_timeout, so that a
+# server that answers cancels a slow statement itself, leaving the connection usable.
+DEADLINE_MARGIN_SECONDS = 0.1
 
 
 class Base(DeclarativeBase):
@@ -85,8 +103,9 @@ def schema_filter(dialect: str) -> Callable[..., bool]:
     return include
 
 
-def engine_options(settings: Settings) -> dict[str, Any]:
-    """Engine keyword arguments for the configured database, every wait bounded by a timeout."""
+def engine_options(settings: Settings, bulkhead: Bulkhead | None = None) -> dict[str, Any]:
+    """Engine keyword arguments for the configured database, every wait bounded by a timeout;
+    with `bulkhead`, every checkout takes one of its slots (PostgreSQL only)."""
     if settings.is_sqlite:
         return {
             "url": settings.database_url,
@@ -96,7 +115,7 @@ def engine_options(settings: Settings) -> dict[str, Any]:
         f"-c statement_timeout={settings.db_statement_timeout_ms}"
         f" -c lock_timeout={settings.db_lock_timeout_ms}"
     )
-    return {
+    options: dict[str, Any] = {
         "url": settings.database_url,
         "pool_size": settings.db_pool_size,
         "max_overflow": settings.db_pool_size,
@@ -108,9 +127,12 @@ def engine_options(settings: Settings) -> dict[str, Any]:
             "application_name": "shelf",
         },
     }
+    if bulkhead is not None:
+        options["poolclass"] = BulkheadPool.for_bulkhead(bulkhead)
+    return options
 
 
-def read_engine_options(settings: Settings) -> dict[str, Any]:
+def read_engine_options(settings: Settings, bulkhead: Bulkhead | None = None) -> dict[str, Any]:
     """The options of `db.reads`: the same database and timeouts, every connection in autocommit.
 
     An engine of its own rather than autocommit set on each checkout from the main pool: that
@@ -119,10 +141,50 @@ def read_engine_options(settings: Settings) -> dict[str, Any]:
     worker keeps about one such connection per thread.
     """
     return {
-        **engine_options(settings),
+        **engine_options(settings, bulkhead),
         "isolation_level": "AUTOCOMMIT",
         "pool_reset_on_return": None,
     }
+
+
+def bulkhead(settings: Settings) -> Bulkhead:
+    """The bulkhead of a worker: all its threads but one may wait on the database at once,
+    and no more than a pool holds, so that no checkout waits on the pool itself."""
+    slots = min(max(1, settings.web_threads - 1), 2 * settings.db_pool_size)
+    return Bulkhead(slots, wait=settings.db_queue_timeout_ms / 1000)
+
+
+def watch_deadlines(settings: Settings, *, default: Engine, reads: Engine) -> None:
+    """A client-side deadline on every round trip of both engines (`statement_deadline`)."""
+    if settings.is_sqlite:
+        return  # a local file: no server that could hang
+    seconds = settings.db_statement_timeout_ms / 1000 + DEADLINE_MARGIN_SECONDS
+    statement_deadline.watch(default, seconds)
+    statement_deadline.watch(reads, seconds, autocommit=True)
+
+
+def connection_was_lost(error: BaseException) -> bool:
+    """True when `error` says a connection broke before answering (the database restarted, or
+    an operator ended it), so that the same read on a new connection may well succeed; not when
+    it was cut for hanging past its deadline."""
+    return (
+        isinstance(error, DBAPIError)
+        and error.connection_invalidated
+        and not isinstance(error, statement_deadline.DeadlineExceededError)
+    )
+
+
+def retry_if_lost(read: Callable[[], T]) -> T:
+    """`read()`, run once more if its connection was lost: after the database restarts or an
+    operator ends its connections, every pooled connection fails once. Only for reads, which
+    may run twice; a write fails instead (a 503), since it may have been applied."""
+    try:
+        return read()
+    except DBAPIError as error:
+        if not connection_was_lost(error):
+            raise
+        log.info("a database connection was lost: reading again on a new one")
+        return read()
 
 
 @event.listens_for(Engine, "connect")
@@ -148,6 +210,7 @@ def _lower(value: str | None) -> str | None:
 # by SQLAlchemy's disconnect detection, which discards the whole pool.
 @event.listens_for(Pool, "checkin")
 def _mark_idle(dbapi_connection: Any, connection_record: Any) -> None:
+    statement_deadline.done(dbapi_connection)
     if connection_record is not None:
         connection_record.info["idle_since"] = time.monotonic()
 
@@ -157,14 +220,22 @@ def _ping_if_idle(dbapi_connection: Any, connection_record: Any, proxy: Any) -> 
     idle_since = connection_record.info.get("idle_since")
     if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
         return
+    statement_deadline.expect(dbapi_connection, PING_DEADLINE_SECONDS)
     try:
         cursor = dbapi_connection.cursor()
         cursor.execute("SELECT 1")
         cursor.close()
         dbapi_connection.rollback()  # leave no transaction open behind the ping
     except Exception as exc:
+        if statement_deadline.cut_by_deadline():
+            # The server hangs: a new connection would only wait for it too.
+            raise statement_deadline.DeadlineExceededError(
+                "SELECT 1", None, exc, connection_invalidated=True
+            ) from exc
         # The pool discards this connection and hands out a fresh one instead.
         raise DisconnectionError("pooled connection is gone") from exc
+    finally:
+        statement_deadline.done(dbapi_connection)
 
 
 def serialize_sqlite_writes(engine: Engine) -> None:

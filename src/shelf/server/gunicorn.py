@@ -11,6 +11,7 @@ from gunicorn.arbiter import Arbiter
 from shelf.app import create_app
 from shelf.config import Settings
 from shelf.ops import service as ops_service
+from shelf.server.watchdog import StuckRequestWatchdog
 from shelf.server.workers import mark_dead
 from shelf.web.envelope import MAX_HEADER_BYTES
 
@@ -73,7 +74,12 @@ class ShelfServer(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        return create_app(self.settings)
+        app = create_app(self.settings)
+        if self.settings.web_threads > 1:
+            # A gthread worker beats its heartbeat from its main loop, not from the request's
+            # thread: the master does not notice a stuck request, so the worker watches itself.
+            return StuckRequestWatchdog(app, self.settings.worker_timeout)
+        return app
 
     def run(self) -> None:
         DrainingArbiter.drain_seconds = self.settings.shutdown_drain_seconds

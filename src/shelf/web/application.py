@@ -8,11 +8,15 @@ from typing import Any
 
 import orjson
 from apiflask import APIFlask
-from flask import Request
+from flask import Request, request
 from flask.json.provider import JSONProvider
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
+from shelf.core.db import retry_if_lost
+
 __all__ = ["LazyCookieSessions", "OrjsonProvider", "ShelfFlask"]
+
+READS = frozenset({"GET", "HEAD"})
 
 
 class OrjsonProvider(JSONProvider):
@@ -26,10 +30,17 @@ class OrjsonProvider(JSONProvider):
 
 
 class ShelfFlask(APIFlask):
-    """APIFlask, asking once per function (not on every call) whether it is a coroutine.
+    """APIFlask, asking once per function (not on every call) whether it is a coroutine, and
+    running a read's view once more when its database connection was lost.
 
     Flask checks every hook and view on every request, ~3 us each, a dozen times per request.
     """
+
+    def dispatch_request(self) -> Any:
+        """The view's answer; a GET or HEAD whose connection was lost is read again once."""
+        if request.method in READS:
+            return retry_if_lost(super().dispatch_request)
+        return super().dispatch_request()
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         try:
