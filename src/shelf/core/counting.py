@@ -1,0 +1,60 @@
+"""How many rows a list has: exact while that is cheap, PostgreSQL's estimate past it.
+
+Counting every matching row costs a scan of all of them (35 ms at a million books), so a list
+counts exactly up to COUNT_LIMIT rows and, past that, gives the planner's estimate, marked as
+such. An estimate is remembered for ESTIMATE_SECONDS per engine, list and filter: walking a
+large list then asks the database for its rows only.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from cachetools import TTLCache
+from sqlalchemy import Connection, Engine, Select, func, select
+
+__all__ = ["COUNT_LIMIT", "ESTIMATE_SECONDS", "count_rows", "forget_estimates"]
+
+COUNT_LIMIT = 1_000  # rows counted exactly: at most ~2.5 ms of a 1M-row scan; all of them, 35 ms
+ESTIMATE_SECONDS = 10  # an estimate is approximate anyway: a shown total may lag this much
+
+Remembered = tuple[Engine, str, tuple[tuple[str, str], ...]]
+_estimates: TTLCache[Remembered, int] = TTLCache(maxsize=4096, ttl=ESTIMATE_SECONDS)
+_estimates_lock = threading.Lock()
+
+
+def count_rows(
+    connection: Connection, statement: Select[Any], filters: Sequence[tuple[str, str]]
+) -> tuple[int, bool]:
+    """How many rows `statement` (filtered by `filters`) gives, and whether that is exact."""
+    remembered = (connection.engine, statement.column_descriptions[0]["name"], tuple(filters))
+    with _estimates_lock:
+        estimate = _estimates.get(remembered)
+    if estimate is not None:
+        return estimate, False
+    unordered = statement.order_by(None)
+    bounded = unordered.limit(COUNT_LIMIT + 1).subquery()
+    counted = connection.scalar(select(func.count()).select_from(bounded)) or 0
+    if counted <= COUNT_LIMIT:
+        return counted, True
+    if connection.dialect.name != "postgresql":  # SQLite has no estimate; it counts
+        return connection.scalar(select(func.count()).select_from(unordered.subquery())) or 0, True
+    compiled = unordered.compile(dialect=connection.dialect)
+    # The planner's row estimate: statistics only, nothing read. The SQL is SQLAlchemy's own
+    # compilation of the statement, the values are bound parameters.
+    plan = connection.exec_driver_sql(
+        f"EXPLAIN (FORMAT JSON) {compiled}",
+        compiled.params,
+    ).scalar_one()
+    estimate = max(int(plan[0]["Plan"]["Plan Rows"]), counted)
+    with _estimates_lock:
+        _estimates[remembered] = estimate
+    return estimate, False
+
+
+def forget_estimates() -> None:
+    """Forget remembered estimates (tests that grow a list past the bound and shrink it)."""
+    with _estimates_lock:
+        _estimates.clear()
