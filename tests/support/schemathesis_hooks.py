@@ -10,6 +10,10 @@ Schema and correct one reading of it:
   ignores unknown query parameters on purpose (caches key on the known ones), and OpenAPI has
   no way to say so; schemathesis's own exemption misses it when it compares the declared
   parameters as sent (text) with their schema (integers).
+- `positive_data_acceptance_beyond_paging` is `positive_data_acceptance` less the 422s about
+  `page` and `cursor` that JSON Schema cannot foresee: a cursor is opaque (only the values
+  `links.next` carries are valid), `page` and `cursor` exclude each other, and how deep page
+  numbers go depends on `per_page`. The document describes each of these 422s.
 """
 
 from __future__ import annotations
@@ -20,9 +24,14 @@ import schemathesis
 from hypothesis import strategies as st
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.meta import CoverageScenario
-from schemathesis.specs.openapi.checks import negative_data_rejection
+from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
-__all__ = ["isbns", "negative_data_rejection_beyond_unknown_query"]
+__all__ = [
+    "isbns",
+    "negative_data_rejection_beyond_unknown_query",
+    "positive_data_acceptance_beyond_paging",
+]
+PAGING = {"page", "cursor"}
 
 
 @st.composite
@@ -56,4 +65,15 @@ def negative_data_rejection_beyond_unknown_query(ctx: Any, response: Any, case: 
     ):
         return None
     result: bool | None = negative_data_rejection(ctx, response, case)
+    return result
+
+
+@schemathesis.check
+def positive_data_acceptance_beyond_paging(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Valid data is accepted, unless refused only for where the page starts (see above)."""
+    if response.status_code == 422:
+        details = response.json().get("details") or [{}]
+        if all(detail.get("field") in PAGING for detail in details):
+            return None
+    result: bool | None = positive_data_acceptance(ctx, response, case)
     return result

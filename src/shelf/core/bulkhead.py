@@ -4,10 +4,11 @@ A worker of N threads lets N - 1 of them wait on the database at once (`Bulkhead
 left for what needs no database (liveness, cache hits), whatever the database does. A thread holds
 its slot while it holds any pooled connection (`BulkheadPool`), so a request that only reads the
 cache takes none. A thread that finds every slot taken waits for one while the database keeps
-answering, until it has answered nothing for `wait` seconds. A database that answers nothing for
-that long hangs, and waiting would only hold another thread; the request is refused at once
-(`BulkheadFullError`, a pool timeout: 503 with Retry-After). A slow database still answers, so
-under load requests wait their turn.
+answering, until it has answered nothing for `wait` seconds while a round trip was waiting on it.
+A database that answers nothing for that long hangs, and waiting would only hold another thread;
+the request is refused at once (`BulkheadFullError`, a pool timeout: 503 with Retry-After). A
+slow database still answers, so under load requests wait their turn; and a database that was
+merely left idle is not taken for a hung one when a burst of requests arrives.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from shelf.core import statement_deadline
 
 __all__ = ["Bulkhead", "BulkheadFullError", "BulkheadPool"]
 
+LOOK_AGAIN_SECONDS = 0.05  # a thread waiting for a slot looks this often whether the database hangs
 HOLDER = "shelf.bulkhead_holder"  # a record_info key: the thread state that took the slot
 
 
@@ -52,12 +54,14 @@ class Bulkhead:
         slots: int,
         wait: float,
         last_answer: Callable[[], float] = statement_deadline.last_answer,
+        longest_round_trip: Callable[[], float] = statement_deadline.longest_round_trip,
     ) -> None:
         self.slots = slots
         self.wait = wait
         self._free = threading.Semaphore(slots)
         self._threads = threading.local()
         self._last_answer = last_answer
+        self._longest_round_trip = longest_round_trip
 
     def enter(self) -> _Holder:
         """Take a slot for this thread, unless it holds one already; or BulkheadFullError."""
@@ -82,7 +86,13 @@ class Bulkhead:
             self._free.release()
 
     def _patience(self) -> float:
-        return max(0.0, self._last_answer() + self.wait - time.monotonic())
+        """0 when the database hangs: silent for `wait` while a round trip waited on it.
+        Otherwise how long to wait for a slot before looking again."""
+        silent = time.monotonic() - self._last_answer()
+        waited = self._longest_round_trip()
+        if silent >= self.wait and waited >= self.wait:
+            return 0.0
+        return max(self.wait - min(silent, waited), LOOK_AGAIN_SECONDS)
 
 
 class BulkheadPool(QueuePool):
