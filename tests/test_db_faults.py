@@ -152,9 +152,9 @@ def test_a_thread_waits_for_a_slot_while_the_database_answers() -> None:
 
 def test_a_thread_is_refused_at_once_when_the_database_answered_nothing_for_the_wait() -> None:
     answered = time.monotonic()
-    bulkhead = Bulkhead(1, wait=0.2, last_answer=lambda: answered, longest_round_trip=lambda: 0.3)
+    bulkhead = Bulkhead(1, wait=0.2, last_answer=lambda: answered)
     holder_thread = _hold(bulkhead, 1.0)
-    time.sleep(0.3)  # the only slot is held, its round trip unanswered since
+    time.sleep(0.3)  # the only slot is held, and the database has answered nothing since
     started = time.monotonic()
     with pytest.raises(BulkheadFullError):
         bulkhead.enter()
@@ -164,10 +164,8 @@ def test_a_thread_is_refused_at_once_when_the_database_answered_nothing_for_the_
 
 def test_a_burst_after_a_quiet_spell_waits_for_slots_instead_of_being_refused() -> None:
     quiet_since = time.monotonic() - 60  # the database was left idle, not hung
-    bulkhead = Bulkhead(
-        1, wait=0.2, last_answer=lambda: quiet_since, longest_round_trip=lambda: 0.0
-    )
-    holder_thread = _hold(bulkhead, 0.3)  # busy with its own work, no round trip in flight
+    bulkhead = Bulkhead(1, wait=0.2, last_answer=lambda: quiet_since)
+    holder_thread = _hold(bulkhead, 0.1)  # took the slot just now
     time.sleep(0.05)
     bulkhead.leave(bulkhead.enter())  # waited for the slot: no BulkheadFullError
     holder_thread.join()

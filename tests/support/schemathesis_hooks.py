@@ -9,7 +9,9 @@ Schema and correct one reading of it:
   a request whose only fault is a query parameter the document does not declare. The API
   ignores unknown query parameters on purpose (caches key on the known ones), and OpenAPI has
   no way to say so; schemathesis's own exemption misses it when it compares the declared
-  parameters as sent (text) with their schema (integers).
+  parameters as sent (text) with their schema (integers). Nor is a value of another type for a
+  text query parameter a fault: a query string is all text, and the value arrives as a string
+  that the parameter's schema accepts.
 - `positive_data_acceptance_beyond_paging` is `positive_data_acceptance` less the 422s about
   `page` and `cursor` that JSON Schema cannot foresee: a cursor is opaque (only the values
   `links.next` carries are valid), `page` and `cursor` exclude each other, and how deep page
@@ -22,6 +24,7 @@ from typing import Any
 
 import schemathesis
 from hypothesis import strategies as st
+from jsonschema.validators import validator_for
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.meta import CoverageScenario
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
@@ -57,11 +60,15 @@ schemathesis.openapi.format("isbn", isbns())
 
 @schemathesis.check
 def negative_data_rejection_beyond_unknown_query(ctx: Any, response: Any, case: Any) -> bool | None:
-    """Invalid data is refused, unless its only fault is an undeclared query parameter."""
+    """Invalid data is refused, unless its only fault is an undeclared query parameter, or
+    a value of another type for a text query parameter that arrives as valid text (a query
+    string is all text: an "object" sent there arrives as a string its schema accepts)."""
     data = case.meta.phase.data if case.meta is not None else None
-    if (
+    in_query = getattr(data, "parameter_location", None) == ParameterLocation.QUERY
+    if in_query and (
         getattr(data, "scenario", None) == CoverageScenario.OBJECT_UNEXPECTED_PROPERTIES
-        and getattr(data, "parameter_location", None) == ParameterLocation.QUERY
+        or _type_changed_in_text(case, data)
+        or _sent_as_valid_text(case, getattr(data, "parameter", None))
     ):
         return None
     result: bool | None = negative_data_rejection(ctx, response, case)
@@ -77,3 +84,44 @@ def positive_data_acceptance_beyond_paging(ctx: Any, response: Any, case: Any) -
             return None
     result: bool | None = positive_data_acceptance(ctx, response, case)
     return result
+
+
+def _sent_as_valid_text(case: Any, name: str | None) -> bool:
+    """Whether query parameter `name`, as the text it went out as, is valid for its schema."""
+    value = (case.query or {}).get(name) if name else None
+    texts = [str(leaf) for leaf in _leaves(value)]
+    for parameter in case.operation.definition.raw.get("parameters", []):
+        if texts and parameter.get("in") == "query" and parameter.get("name") == name:
+            schema = parameter.get("schema", {})
+            return all(validator_for(schema)(schema).is_valid(text) for text in texts)
+    return False
+
+
+def _leaves(value: Any) -> list[Any]:
+    """The values a (possibly nested) list of query values goes out as, one per item."""
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [] if value is None or isinstance(value, bool) else [value]
+
+
+def _type_changed_in_text(case: Any, data: Any) -> bool:
+    """Whether the case's only faults are other types for query parameters that take text:
+    whatever type it drew, the value goes out as text, which such a parameter accepts."""
+    mutations = getattr(data, "mutations", None) or ()
+    text_parameters = {
+        parameter["name"]
+        for parameter in case.operation.definition.raw.get("parameters", [])
+        if parameter.get("in") == "query" and _takes_text(parameter.get("schema", {}))
+    }
+    return bool(mutations) and all(
+        mutation.parameter_location == ParameterLocation.QUERY
+        and mutation.parameter in text_parameters
+        and set(mutation.keywords) <= {"anyOf", "type"}
+        for mutation in mutations
+    )
+
+
+def _takes_text(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "string" or any(
+        option.get("type") == "string" for option in schema.get("anyOf", [])
+    )

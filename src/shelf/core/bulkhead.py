@@ -4,7 +4,7 @@ A worker of N threads lets N - 1 of them wait on the database at once (`Bulkhead
 left for what needs no database (liveness, cache hits), whatever the database does. A thread holds
 its slot while it holds any pooled connection (`BulkheadPool`), so a request that only reads the
 cache takes none. A thread that finds every slot taken waits for one while the database keeps
-answering, until it has answered nothing for `wait` seconds while a round trip was waiting on it.
+answering, until it has answered nothing for `wait` seconds while the slots were held.
 A database that answers nothing for that long hangs, and waiting would only hold another thread;
 the request is refused at once (`BulkheadFullError`, a pool timeout: 503 with Retry-After). A
 slow database still answers, so under load requests wait their turn; and a database that was
@@ -36,10 +36,11 @@ class BulkheadFullError(PoolTimeoutError):
 class _Holder:
     """One thread's share of a bulkhead: how many pooled connections it holds."""
 
-    __slots__ = ("connections",)
+    __slots__ = ("connections", "since")
 
     def __init__(self) -> None:
         self.connections = 0
+        self.since = 0.0  # when (monotonic) it took its slot
 
 
 class Bulkhead:
@@ -54,14 +55,13 @@ class Bulkhead:
         slots: int,
         wait: float,
         last_answer: Callable[[], float] = statement_deadline.last_answer,
-        longest_round_trip: Callable[[], float] = statement_deadline.longest_round_trip,
     ) -> None:
         self.slots = slots
         self.wait = wait
         self._free = threading.Semaphore(slots)
         self._threads = threading.local()
         self._last_answer = last_answer
-        self._longest_round_trip = longest_round_trip
+        self._holders: set[_Holder] = set()
 
     def enter(self) -> _Holder:
         """Take a slot for this thread, unless it holds one already; or BulkheadFullError."""
@@ -76,6 +76,8 @@ class Bulkhead:
                         f"all {self.slots} database slots of this worker are taken, and the "
                         f"database answered nothing in the last {self.wait:g} s"
                     )
+            holder.since = time.monotonic()
+            self._holders.add(holder)
         holder.connections += 1
         return holder
 
@@ -83,13 +85,15 @@ class Bulkhead:
         """Give the slot back once `holder`'s thread holds no connection any more."""
         holder.connections -= 1
         if holder.connections == 0:
+            self._holders.discard(holder)
             self._free.release()
 
     def _patience(self) -> float:
-        """0 when the database hangs: silent for `wait` while a round trip waited on it.
+        """0 when the database hangs: silent for `wait` while every slot was held that long.
         Otherwise how long to wait for a slot before looking again."""
-        silent = time.monotonic() - self._last_answer()
-        waited = self._longest_round_trip()
+        now = time.monotonic()
+        silent = now - self._last_answer()
+        waited = now - min((holder.since for holder in list(self._holders)), default=now)
         if silent >= self.wait and waited >= self.wait:
             return 0.0
         return max(self.wait - min(silent, waited), LOOK_AGAIN_SECONDS)

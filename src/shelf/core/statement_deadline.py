@@ -34,7 +34,6 @@ __all__ = [
     "done",
     "expect",
     "last_answer",
-    "longest_round_trip",
     "watch",
 ]
 
@@ -42,8 +41,8 @@ log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.1  # how often the watchdog looks: a deadline is enforced this late at most
 
-# id(driver connection) -> (deadline, driver connection, id of the thread waiting on it, start)
-_busy: dict[int, tuple[float, Any, int, float]] = {}
+# id(driver connection) -> (deadline, driver connection, id of the thread waiting on it)
+_busy: dict[int, tuple[float, Any, int]] = {}
 _cut: set[int] = set()  # threads whose connection was cut and who have not seen the error yet
 _watchdog_pid = 0
 # When the database last answered a round trip or a connect, in any worker forked from this
@@ -59,8 +58,11 @@ class DeadlineExceededError(OperationalError):
 
 def expect(driver_connection: Any, seconds: float) -> None:
     """Note that this thread now waits on `driver_connection`, for `seconds` at most."""
-    now = time.monotonic()
-    _busy[id(driver_connection)] = (now + seconds, driver_connection, threading.get_ident(), now)
+    _busy[id(driver_connection)] = (
+        time.monotonic() + seconds,
+        driver_connection,
+        threading.get_ident(),
+    )
 
 
 def done(driver_connection: Any) -> None:
@@ -73,16 +75,6 @@ def last_answer() -> float:
     statement's result, or a new connection. While it answers, it is slow at worst; when it
     stops, it hangs."""
     return float(_last_answer.value)
-
-
-def longest_round_trip() -> float:
-    """How long (s) the oldest round trip this process is waiting on has been in flight."""
-    now, oldest = time.monotonic(), 0.0
-    for _, connection, _, started in list(_busy.values()):
-        pgconn = getattr(connection, "pgconn", None)
-        if pgconn is not None and pgconn.transaction_status == ACTIVE:
-            oldest = max(oldest, now - started)
-    return oldest
 
 
 def cut_by_deadline() -> bool:
@@ -159,7 +151,7 @@ def _watch() -> None:
 
 def _cut_overdue(now: float) -> None:
     for key, entry in _busy.copy().items():
-        deadline, connection, thread, _ = entry
+        deadline, connection, thread = entry
         pgconn = getattr(connection, "pgconn", None)  # None: not PostgreSQL, nothing to cut
         # Past its deadline but idle: its holder is busy elsewhere; nothing waits on the server.
         if deadline > now or pgconn is None or pgconn.transaction_status != ACTIVE:
