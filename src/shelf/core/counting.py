@@ -15,7 +15,7 @@ from typing import Any
 from cachetools import TTLCache
 from sqlalchemy import Connection, Engine, Select, func, select
 
-__all__ = ["COUNT_LIMIT", "ESTIMATE_SECONDS", "count_rows", "forget_estimates"]
+__all__ = ["COUNT_LIMIT", "ESTIMATE_SECONDS", "count_rows"]
 
 COUNT_LIMIT = 1_000  # rows counted exactly: at most ~2.5 ms of a 1M-row scan; all of them, 35 ms
 ESTIMATE_SECONDS = 10  # an estimate is approximate anyway: a shown total may lag this much
@@ -52,9 +52,3 @@ def count_rows(
     with _estimates_lock:
         _estimates[remembered] = estimate
     return estimate, False
-
-
-def forget_estimates() -> None:
-    """Forget remembered estimates (tests that grow a list past the bound and shrink it)."""
-    with _estimates_lock:
-        _estimates.clear()
