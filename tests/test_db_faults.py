@@ -143,7 +143,9 @@ def _hold(bulkhead: Bulkhead, seconds: float) -> threading.Thread:
 
 
 def test_a_thread_waits_for_a_slot_while_the_database_answers() -> None:
-    bulkhead = Bulkhead(1, wait=0.1, last_answer=time.monotonic)  # it answers all the time
+    bulkhead = Bulkhead(
+        1, wait=0.1, last_answer=time.monotonic, unanswered_since=lambda: None
+    )  # it answers all the time
     holder_thread = _hold(bulkhead, 0.2)
     holder = bulkhead.enter()  # the slot comes free within the wait
     bulkhead.leave(holder)
@@ -152,7 +154,7 @@ def test_a_thread_waits_for_a_slot_while_the_database_answers() -> None:
 
 def test_a_thread_is_refused_at_once_when_the_database_answered_nothing_for_the_wait() -> None:
     answered = time.monotonic()
-    bulkhead = Bulkhead(1, wait=0.2, last_answer=lambda: answered)
+    bulkhead = Bulkhead(1, wait=0.2, last_answer=lambda: answered, unanswered_since=lambda: None)
     holder_thread = _hold(bulkhead, 1.0)
     time.sleep(0.3)  # the only slot is held, and the database has answered nothing since
     started = time.monotonic()
@@ -162,17 +164,32 @@ def test_a_thread_is_refused_at_once_when_the_database_answered_nothing_for_the_
     holder_thread.join()
 
 
+def test_a_database_asked_and_silent_for_the_wait_is_hung_whoever_holds_the_slots() -> None:
+    answered = time.monotonic() - 1.0
+    asked = answered + 0.1  # and nothing answered since: the connections it hung were cut
+    bulkhead = Bulkhead(1, wait=0.2, last_answer=lambda: answered, unanswered_since=lambda: asked)
+    holder_thread = _hold(bulkhead, 1.0)  # the slot a cut connection freed, taken just now
+    started = time.monotonic()
+    with pytest.raises(BulkheadFullError):
+        bulkhead.enter()
+    assert time.monotonic() - started < 0.1  # not another wait for every thread that comes
+    holder_thread.join()
+
+
 def test_a_burst_after_a_quiet_spell_waits_for_slots_instead_of_being_refused() -> None:
     quiet_since = time.monotonic() - 60  # the database was left idle, not hung
-    bulkhead = Bulkhead(1, wait=0.2, last_answer=lambda: quiet_since)
-    holder_thread = _hold(bulkhead, 0.1)  # took the slot just now
+    asked = time.monotonic()
+    bulkhead = Bulkhead(
+        1, wait=0.2, last_answer=lambda: quiet_since, unanswered_since=lambda: asked
+    )
+    holder_thread = _hold(bulkhead, 0.1)  # took the slot just now, and asked
     time.sleep(0.05)
     bulkhead.leave(bulkhead.enter())  # waited for the slot: no BulkheadFullError
     holder_thread.join()
 
 
 def test_a_thread_holding_a_slot_may_take_a_second_connection() -> None:
-    bulkhead = Bulkhead(1, wait=0.0, last_answer=time.monotonic)
+    bulkhead = Bulkhead(1, wait=0.0, last_answer=time.monotonic, unanswered_since=lambda: None)
     outer = bulkhead.enter()
     inner = bulkhead.enter()  # e.g. a read while its session holds the key check's connection
     bulkhead.leave(inner)

@@ -4,8 +4,8 @@ A worker of N threads lets N - 1 of them wait on the database at once (`Bulkhead
 left for what needs no database (liveness, cache hits), whatever the database does. A thread holds
 its slot while it holds any pooled connection (`BulkheadPool`), so a request that only reads the
 cache takes none. A thread that finds every slot taken waits for one while the database keeps
-answering, until it has answered nothing for `wait` seconds while the slots were held.
-A database that answers nothing for that long hangs, and waiting would only hold another thread;
+answering, until it has answered nothing for `wait` seconds while the slots were held or while
+a question to it was pending. A database that answers nothing for that long hangs, and waiting would only hold another thread;
 the request is refused at once (`BulkheadFullError`, a pool timeout: 503 with Retry-After). A
 slow database still answers, so under load requests wait their turn; and a database that was
 merely left idle is not taken for a hung one when a burst of requests arrives.
@@ -47,7 +47,9 @@ class Bulkhead:
     """`slots` threads of a process may hold database connections at once.
 
     `last_answer` tells when (monotonic) the database last answered; a slot freed by a failure
-    says nothing about whether it still answers, so releases do not count.
+    says nothing about whether it still answers, so releases do not count. `unanswered_since`
+    tells when it was first asked what it has not answered yet: a hung database stays hung for
+    the threads that take the slots its cut connections free.
     """
 
     def __init__(
@@ -55,12 +57,14 @@ class Bulkhead:
         slots: int,
         wait: float,
         last_answer: Callable[[], float] = statement_deadline.last_answer,
+        unanswered_since: Callable[[], float | None] = statement_deadline.unanswered_since,
     ) -> None:
         self.slots = slots
         self.wait = wait
         self._free = threading.Semaphore(slots)
         self._threads = threading.local()
         self._last_answer = last_answer
+        self._unanswered_since = unanswered_since
         self._holders: set[_Holder] = set()
 
     def enter(self) -> _Holder:
@@ -89,14 +93,16 @@ class Bulkhead:
             self._free.release()
 
     def _patience(self) -> float:
-        """0 when the database hangs: silent for `wait` while every slot was held that long.
-        Otherwise how long to wait for a slot before looking again."""
+        """0 when the database hangs: silent for `wait` while every slot was held that long, or
+        while a question to it was pending. Otherwise how long to wait before looking again."""
         now = time.monotonic()
         silent = now - self._last_answer()
-        waited = now - min((holder.since for holder in list(self._holders)), default=now)
-        if silent >= self.wait and waited >= self.wait:
+        held = now - min((holder.since for holder in list(self._holders)), default=now)
+        asked = self._unanswered_since()
+        pending = 0.0 if asked is None else now - asked
+        if min(silent, max(held, pending)) >= self.wait:
             return 0.0
-        return max(self.wait - min(silent, waited), LOOK_AGAIN_SECONDS)
+        return max(self.wait - min(silent, max(held, pending)), LOOK_AGAIN_SECONDS)
 
 
 class BulkheadPool(QueuePool):

@@ -34,6 +34,7 @@ __all__ = [
     "done",
     "expect",
     "last_answer",
+    "unanswered_since",
     "watch",
 ]
 
@@ -49,6 +50,9 @@ _watchdog_pid = 0
 # process (the clock is the system's): a worker whose connections all wait on row locks sees
 # the others' answers, and knows the database is busy, not hung.
 _last_answer = multiprocessing.Value("d", time.monotonic(), lock=False)
+# When the first question (a round trip or a connect) since that answer was asked, or a moment
+# before the answer when none was. A cut or a failed connect is no answer, so this outlives them.
+_first_question = multiprocessing.Value("d", 0.0, lock=False)
 ACTIVE = TransactionStatus.ACTIVE  # a command is in flight
 
 
@@ -58,6 +62,7 @@ class DeadlineExceededError(OperationalError):
 
 def expect(driver_connection: Any, seconds: float) -> None:
     """Note that this thread now waits on `driver_connection`, for `seconds` at most."""
+    _asked()
     _busy[id(driver_connection)] = (
         time.monotonic() + seconds,
         driver_connection,
@@ -75,6 +80,18 @@ def last_answer() -> float:
     statement's result, or a new connection. While it answers, it is slow at worst; when it
     stops, it hangs."""
     return float(_last_answer.value)
+
+
+def unanswered_since() -> float | None:
+    """When (monotonic) the database was first asked something it has not answered since, or
+    None when it answered everything it was asked."""
+    asked = float(_first_question.value)
+    return asked if asked > _last_answer.value else None
+
+
+def _asked(*args: Any) -> None:
+    if _first_question.value <= _last_answer.value:
+        _first_question.value = time.monotonic()
 
 
 def cut_by_deadline() -> bool:
@@ -103,6 +120,7 @@ def watch(engine: Engine, seconds: float, *, autocommit: bool = False) -> None:
 
     event.listen(engine, "before_cursor_execute", before_statement)
     event.listen(engine, "after_cursor_execute", answered)
+    event.listen(engine, "do_connect", _asked)
     event.listen(engine, "connect", answered)
     if not autocommit:
         event.listen(engine, "commit", before_commit_or_rollback)
