@@ -86,7 +86,7 @@ class Settings(BaseSettings):
 
     server: Literal["granian", "gunicorn"] = "granian"
     web_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
-    web_threads: int = Field(4, ge=1, le=64)
+    web_threads: int = Field(2, ge=1, le=64)
     worker_timeout: int = Field(30, ge=1)
     graceful_timeout: int = Field(30, ge=1)
     shutdown_drain_seconds: float = Field(2.0, ge=0, le=60)

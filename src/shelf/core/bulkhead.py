@@ -4,11 +4,12 @@ A worker of N threads lets N - 1 of them wait on the database at once (`Bulkhead
 left for what needs no database (liveness, cache hits), whatever the database does. A thread holds
 its slot while it holds any pooled connection (`BulkheadPool`), so a request that only reads the
 cache takes none. A thread that finds every slot taken waits for one while the database keeps
-answering, until it has answered nothing for `wait` seconds while the slots were held or while
-a question to it was pending. A database that answers nothing for that long hangs, and waiting would only hold another thread;
-the request is refused at once (`BulkheadFullError`, a pool timeout: 503 with Retry-After). A
-slow database still answers, so under load requests wait their turn; and a database that was
-merely left idle is not taken for a hung one when a burst of requests arrives.
+answering, until it has answered nothing for `wait` seconds while the slots were held or while a
+question to it was pending. A database that answers nothing for that long hangs, and waiting
+would only hold another thread; the request is refused at once (`BulkheadFullError`, a pool
+timeout: 503 with Retry-After). A slow database still answers, so under load requests wait their
+turn; and a database that was merely left idle is not taken for a hung one when a burst of
+requests arrives.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Counting every matching row costs a scan of all of them (35 ms at a million books), so a list
 counts exactly up to COUNT_LIMIT rows and, past that, gives the planner's estimate, marked as
-such. An estimate is remembered for ESTIMATE_SECONDS per engine, list and filter: walking a
-large list then asks the database for its rows only.
+such. The bounded count rides along with the page's own statement (`bounded_count`): one round
+trip for both. An estimate is remembered for ESTIMATE_SECONDS per engine, list and filter:
+walking a large list then asks the database for its rows only.
 """
 
 from __future__ import annotations
@@ -13,32 +14,46 @@ from collections.abc import Sequence
 from typing import Any
 
 from cachetools import TTLCache
-from sqlalchemy import Connection, Engine, Select, func, select
+from sqlalchemy import Connection, Engine, ScalarSelect, Select, func, select
 
-__all__ = ["COUNT_LIMIT", "ESTIMATE_SECONDS", "count_rows"]
+__all__ = ["COUNT_LIMIT", "ESTIMATE_SECONDS", "Filters", "bounded_count", "remembered", "total"]
 
 COUNT_LIMIT = 1_000  # rows counted exactly: at most ~2.5 ms of a 1M-row scan; all of them, 35 ms
 ESTIMATE_SECONDS = 10  # an estimate is approximate anyway: a shown total may lag this much
 
+Filters = Sequence[tuple[str, str]]
 Remembered = tuple[Engine, str, tuple[tuple[str, str], ...]]
 _estimates: TTLCache[Remembered, int] = TTLCache(maxsize=4096, ttl=ESTIMATE_SECONDS)
 _estimates_lock = threading.Lock()
 
 
-def count_rows(
-    connection: Connection, statement: Select[Any], filters: Sequence[tuple[str, str]]
-) -> tuple[int, bool]:
-    """How many rows `statement` (filtered by `filters`) gives, and whether that is exact."""
-    remembered = (connection.engine, statement.column_descriptions[0]["name"], tuple(filters))
+def _key(connection: Connection, statement: Select[Any], filters: Filters) -> Remembered:
+    return (connection.engine, statement.column_descriptions[0]["name"], tuple(filters))
+
+
+def remembered(connection: Connection, statement: Select[Any], filters: Filters) -> int | None:
+    """The estimate of how many rows `statement` gives, if one was made in the last seconds."""
     with _estimates_lock:
-        estimate = _estimates.get(remembered)
-    if estimate is not None:
-        return estimate, False
-    unordered = statement.order_by(None)
-    bounded = unordered.limit(COUNT_LIMIT + 1).subquery()
-    counted = connection.scalar(select(func.count()).select_from(bounded)) or 0
+        return _estimates.get(_key(connection, statement, filters))
+
+
+def bounded_count(statement: Select[Any]) -> ScalarSelect[int]:
+    """How many rows `statement` gives, counted up to COUNT_LIMIT + 1, as a column to select
+    beside the page's own."""
+    bounded = statement.order_by(None).limit(COUNT_LIMIT + 1).subquery()
+    return select(func.count()).select_from(bounded).scalar_subquery()
+
+
+def total(
+    connection: Connection, statement: Select[Any], filters: Filters, counted: int | None
+) -> tuple[int, bool]:
+    """How many rows `statement` (filtered by `filters`) gives, and whether that is exact,
+    from its bounded count (`counted`, or None to count now)."""
+    if counted is None:
+        counted = connection.scalar(select(bounded_count(statement))) or 0
     if counted <= COUNT_LIMIT:
         return counted, True
+    unordered = statement.order_by(None)
     if connection.dialect.name != "postgresql":  # SQLite has no estimate; it counts
         return connection.scalar(select(func.count()).select_from(unordered.subquery())) or 0, True
     compiled = unordered.compile(dialect=connection.dialect)
@@ -50,5 +65,5 @@ def count_rows(
     ).scalar_one()
     estimate = max(int(plan[0]["Plan"]["Plan Rows"]), counted)
     with _estimates_lock:
-        _estimates[remembered] = estimate
+        _estimates[_key(connection, statement, filters)] = estimate
     return estimate, False

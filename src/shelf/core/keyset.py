@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -48,7 +50,8 @@ class SortKey:
         return ordered.nulls_first() if self.descending else ordered.nulls_last()
 
 
-def sort_keys(model: type, sort: str) -> list[SortKey]:
+@functools.lru_cache(maxsize=256)  # the sorts clients ask for; a validated sort names fields
+def sort_keys(model: type, sort: str) -> tuple[SortKey, ...]:
     """The keys of `sort` (`-year,title`) on `model`, then its primary key in the first's way."""
     keys = []
     for field in sort.split(","):
@@ -57,7 +60,7 @@ def sort_keys(model: type, sort: str) -> list[SortKey]:
     # The key follows the first field's direction, so a one-field sort is one index range,
     # read backwards when descending.
     primary: InstrumentedAttribute[Any] = getattr(model, inspect(model).primary_key[0].key)
-    return [*keys, _key(primary, keys[0].descending)]
+    return (*keys, _key(primary, keys[0].descending))
 
 
 def _key(column: InstrumentedAttribute[Any], descending: bool) -> SortKey:
@@ -65,19 +68,19 @@ def _key(column: InstrumentedAttribute[Any], descending: bool) -> SortKey:
     return SortKey(column, descending, bool(column.nullable), kind)
 
 
-def order_by(keys: list[SortKey]) -> list[ColumnElement[Any]]:
+def order_by(keys: Sequence[SortKey]) -> list[ColumnElement[Any]]:
     """ORDER BY clauses for `keys`."""
     return [key.clause() for key in keys]
 
 
-def cursor_of(row: Row[Any], keys: list[SortKey], sort: str, page: int) -> str:
+def cursor_of(row: Row[Any], keys: Sequence[SortKey], sort: str, page: int) -> str:
     """The cursor naming `row` as the last of page `page - 1`, for a walk sorted by `sort`."""
     values = [_to_json(getattr(row, key.column.key)) for key in keys]
     raw = json.dumps({"s": sort, "p": page, "k": values}, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, keys: list[SortKey], sort: str) -> tuple[list[Any], int]:
+def decode_cursor(cursor: str, keys: Sequence[SortKey], sort: str) -> tuple[list[Any], int]:
     """The sort values and page number `cursor` holds, or a 422 saying how to go on."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
@@ -97,7 +100,7 @@ def decode_cursor(cursor: str, keys: list[SortKey], sort: str) -> tuple[list[Any
         raise _invalid("is not a cursor this list gave out", RESTART) from error
 
 
-def after(keys: list[SortKey], values: list[Any]) -> list[ColumnElement[bool]]:
+def after(keys: Sequence[SortKey], values: list[Any]) -> list[ColumnElement[bool]]:
     """WHERE clauses, to be read in turn, for the rows after `values` in the order of `keys`.
 
     Each clause bounds the first column as an index range (`title >= :v`), so PostgreSQL scans
@@ -117,7 +120,7 @@ def after(keys: list[SortKey], values: list[Any]) -> list[ColumnElement[bool]]:
     return [and_(bound, rest)]
 
 
-def _beyond(keys: list[SortKey], values: list[Any]) -> ColumnElement[bool]:
+def _beyond(keys: Sequence[SortKey], values: list[Any]) -> ColumnElement[bool]:
     """Rows strictly after `values`: later in the first key, or equal there and later after."""
     clause: ColumnElement[bool] = false()
     for key, value in reversed(list(zip(keys, values, strict=True))):

@@ -16,14 +16,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import Connection, Row, Select
 
-from shelf.core import keyset
-from shelf.core.counting import COUNT_LIMIT, count_rows
+from shelf.core import counting, keyset
+from shelf.core.counting import COUNT_LIMIT
 from shelf.core.errors import ValidationFailedError
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
 MAX_PER_PAGE = 100
 MAX_DEPTH = 10_000  # rows that page numbers reach: OFFSET reads and drops every row it skips
 ItemT = TypeVar("ItemT")
+COUNTED = "counted_rows"  # the column of a page's rows that holds the list's bounded count
 
 
 def _describe_sort(schema: dict[str, Any], cls: type[BaseModel]) -> None:
@@ -193,7 +194,11 @@ def paginate(connection: Connection, statement: Select[Any], query: PageQuery) -
     """The page of `statement` (a select of one model, filtered) that `query` asks for."""
     model = statement.column_descriptions[0]["entity"]
     keys = keyset.sort_keys(model, query.ordering)
+    filters = [p for p in query_pairs(query) if p[0] not in ("page", "per_page", "cursor", "sort")]
+    estimate = counting.remembered(connection, statement, filters)
     ordered = statement.order_by(*keyset.order_by(keys))
+    if estimate is None:  # the page's statement counts the list too: one round trip for both
+        ordered = ordered.add_columns(counting.bounded_count(statement).label(COUNTED))
     wanted = query.per_page + 1  # one more than shown tells whether there is a next page
     if query.cursor is None:
         offset = (query.page - 1) * query.per_page
@@ -212,11 +217,13 @@ def paginate(connection: Connection, statement: Select[Any], query: PageQuery) -
     more = len(rows) > query.per_page
     del rows[query.per_page :]
     next_cursor = keyset.cursor_of(rows[-1], keys, query.ordering, page + 1) if more else None
+    if estimate is not None:
+        return Listing(rows, estimate, False, page, next_cursor)
     if query.cursor is None and not more and (rows or query.page == 1):
         # The last page by number: what it shows, and what came before, is every row.
         return Listing(rows, offset + len(rows), True, page, next_cursor)
-    filters = [p for p in query_pairs(query) if p[0] not in ("page", "per_page", "cursor", "sort")]
-    total, exact = count_rows(connection, statement, filters)
+    counted = rows[0]._mapping[COUNTED] if rows else None
+    total, exact = counting.total(connection, statement, filters, counted)
     return Listing(rows, total, exact, page, next_cursor)
 
 
@@ -254,9 +261,10 @@ def _invalid(field: str, issue: str, hint: str) -> ValidationFailedError:
 def page_links(query: PageQuery, listing: Listing) -> PageLinks:
     """Links to the pages of the list `query` asks for, changing only `page` or `cursor`."""
     others = [pair for pair in query_pairs(query) if pair[0] not in ("page", "per_page", "cursor")]
+    rest = urlencode([("per_page", query.per_page), *others])  # the same in every link
 
     def url(where: str, value: object) -> str:
-        return "?" + urlencode([(where, value), ("per_page", query.per_page), *others])
+        return f"?{where}={quote_plus(str(value))}&{rest}"
 
     pages = max(1, math.ceil(listing.total / query.per_page))
     last = pages if listing.total_exact and (pages - 1) * query.per_page < MAX_DEPTH else None
