@@ -84,9 +84,13 @@ function book_by_author()
   return wrk.format("GET", "/api/v1/books?per_page=20&author=Author%20" .. pick(2000))
 end
 
--- q: a number in the titles' range, matching a few hundred books of a million.
+-- q: a number in the titles' range with as many digits as the catalogue's largest id, so that it
+-- matches one book (or two) in either catalogue: on a million books, a four-digit number is in
+-- some 300 titles, and a search costs what it finds (bench/README.md).
 function book_search()
-  return wrk.format("GET", "/api/v1/books?per_page=20&q=" .. (999 + pick(9000)))
+  local max_id = tonumber(opts.max_id)
+  local low = math.floor(max_id / 10)
+  return wrk.format("GET", "/api/v1/books?per_page=20&q=" .. (low - 1 + pick(max_id - low)))
 end
 
 function template_get()

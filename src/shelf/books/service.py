@@ -5,9 +5,10 @@ Writes take the session and own its transaction; reads take the engine and use n
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import Engine, Row, Select, bindparam, or_, select
+from sqlalchemy import BindParameter, Engine, Row, Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from shelf.books.models import Book
@@ -31,16 +32,29 @@ MAX_ID = 2**31 - 1
 BY_ID = select(Book.__table__).where(Book.__table__.c.id == bindparam("id"))
 
 
-def _filtered(query: BookQuery) -> Select[Book]:
+FILTERS = ("author", "published_year", "isbn", "q")
+
+
+def _filtered(query: BookQuery) -> tuple[Select[Book], dict[str, Any]]:
+    """The statement of the filters `query` sets, and the values of its parameters."""
+    values = {name: getattr(query, name) for name in FILTERS if getattr(query, name) is not None}
+    if "q" in values:
+        values["q"] = contains(values["q"])
+    return _filter_statement(frozenset(values)), values
+
+
+@functools.lru_cache(maxsize=1 << len(FILTERS))  # every set of filters
+def _filter_statement(filters: frozenset[str]) -> Select[Book]:
+    """Books, filtered by the parameters named `filters`; built once per set of filters."""
     statement = select(Book)
-    if query.author is not None:
-        statement = statement.where(Book.author == query.author)
-    if query.published_year is not None:
-        statement = statement.where(Book.published_year == query.published_year)
-    if query.isbn is not None:
-        statement = statement.where(Book.isbn == query.isbn)
-    if query.q is not None:
-        pattern = contains(query.q)
+    if "author" in filters:
+        statement = statement.where(Book.author == bindparam("author"))
+    if "published_year" in filters:
+        statement = statement.where(Book.published_year == bindparam("published_year"))
+    if "isbn" in filters:
+        statement = statement.where(Book.isbn == bindparam("isbn"))
+    if "q" in filters:
+        pattern: BindParameter[str] = bindparam("q")
         statement = statement.where(
             or_(Book.title.ilike(pattern, escape="\\"), Book.author.ilike(pattern, escape="\\"))
         )
@@ -55,7 +69,8 @@ def etag(book: Book | Row[Any]) -> str:
 def list_books(engine: Engine, *, query: BookQuery) -> Listing:
     """One page of books matching the filters (plain rows), and how many match in all."""
     with engine.connect() as connection:
-        return paginate(connection, _filtered(query), query)
+        statement, params = _filtered(query)
+        return paginate(connection, statement, params, query)
 
 
 def get_book(session: Session, *, book_id: int, lock: bool = False) -> Book:

@@ -31,13 +31,15 @@ __all__ = [
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 BY_ID = select(Template.__table__).where(Template.__table__.c.templateid == bindparam("templateid"))
+ALL = select(Template)
+BY_NAME = ALL.where(Template.name.ilike(bindparam("q"), escape="\\"))
 
 
-def _filtered(query: TemplateQuery) -> Select[Template]:
-    statement = select(Template)
-    if query.q is not None:
-        statement = statement.where(Template.name.ilike(contains(query.q), escape="\\"))
-    return statement
+def _filtered(query: TemplateQuery) -> tuple[Select[Template], dict[str, Any]]:
+    """The statement of the filter `query` sets, and the value of its parameter."""
+    if query.q is None:
+        return ALL, {}
+    return BY_NAME, {"q": contains(query.q)}
 
 
 def etag(template: Template | Row[Any]) -> str:
@@ -49,7 +51,8 @@ def etag(template: Template | Row[Any]) -> str:
 def list_templates(engine: Engine, *, query: TemplateQuery) -> Listing:
     """One page of templates matching the filter (plain rows), and how many match in all."""
     with engine.connect() as connection:
-        return paginate(connection, _filtered(query), query)
+        statement, params = _filtered(query)
+        return paginate(connection, statement, params, query)
 
 
 def read_template(engine: Engine, *, templateid: uuid.UUID) -> Row[Any]:

@@ -22,17 +22,18 @@ COUNT_LIMIT = 1_000  # rows counted exactly: at most ~2.5 ms of a 1M-row scan; a
 ESTIMATE_SECONDS = 10  # an estimate is approximate anyway: a shown total may lag this much
 
 Filters = Sequence[tuple[str, str]]
-Remembered = tuple[Engine, str, tuple[tuple[str, str], ...]]
+Remembered = tuple[Engine, Select[Any], tuple[tuple[str, str], ...]]
 _estimates: TTLCache[Remembered, int] = TTLCache(maxsize=4096, ttl=ESTIMATE_SECONDS)
 _estimates_lock = threading.Lock()
 
 
 def _key(connection: Connection, statement: Select[Any], filters: Filters) -> Remembered:
-    return (connection.engine, statement.column_descriptions[0]["name"], tuple(filters))
+    return (connection.engine, statement, tuple(filters))
 
 
 def remembered(connection: Connection, statement: Select[Any], filters: Filters) -> int | None:
-    """The estimate of how many rows `statement` gives, if one was made in the last seconds."""
+    """The estimate of how many rows `statement` (a list's, built once per set of filters)
+    gives with `filters`, if one was made in the last seconds."""
     with _estimates_lock:
         return _estimates.get(_key(connection, statement, filters))
 
@@ -45,23 +46,29 @@ def bounded_count(statement: Select[Any]) -> ScalarSelect[int]:
 
 
 def total(
-    connection: Connection, statement: Select[Any], filters: Filters, counted: int | None
+    connection: Connection,
+    statement: Select[Any],
+    params: dict[str, Any],
+    filters: Filters,
+    counted: int | None,
 ) -> tuple[int, bool]:
-    """How many rows `statement` (filtered by `filters`) gives, and whether that is exact,
-    from its bounded count (`counted`, or None to count now)."""
+    """How many rows `statement` (its parameters' values in `params`, the filters they come
+    from in `filters`) gives, and whether that is exact, from its bounded count (`counted`, or
+    None to count now)."""
     if counted is None:
-        counted = connection.scalar(select(bounded_count(statement))) or 0
+        counted = connection.scalar(select(bounded_count(statement)), params) or 0
     if counted <= COUNT_LIMIT:
         return counted, True
     unordered = statement.order_by(None)
     if connection.dialect.name != "postgresql":  # SQLite has no estimate; it counts
-        return connection.scalar(select(func.count()).select_from(unordered.subquery())) or 0, True
+        everything = select(func.count()).select_from(unordered.subquery())
+        return connection.scalar(everything, params) or 0, True
     compiled = unordered.compile(dialect=connection.dialect)
     # The planner's row estimate: statistics only, nothing read. The SQL is SQLAlchemy's own
     # compilation of the statement, the values are bound parameters.
     plan = connection.exec_driver_sql(
         f"EXPLAIN (FORMAT JSON) {compiled}",
-        compiled.params,
+        {**compiled.params, **params},
     ).scalar_one()
     estimate = max(int(plan[0]["Plan"]["Plan Rows"]), counted)
     with _estimates_lock:

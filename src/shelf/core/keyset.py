@@ -21,12 +21,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, false, inspect, or_
+from sqlalchemy import BindParameter, ColumnElement, Row, and_, bindparam, false, inspect, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from shelf.core.errors import ValidationFailedError
 
-__all__ = ["SortKey", "after", "cursor_of", "decode_cursor", "order_by", "sort_keys"]
+__all__ = [
+    "SortKey",
+    "after",
+    "bound_values",
+    "cursor_of",
+    "decode_cursor",
+    "order_by",
+    "sort_keys",
+]
 
 MAX_INT = 2**31 - 1  # the range of an INTEGER column in PostgreSQL
 MAX_TEXT = 300  # the longest text column a list sorts by
@@ -100,15 +108,17 @@ def decode_cursor(cursor: str, keys: Sequence[SortKey], sort: str) -> tuple[list
         raise _invalid("is not a cursor this list gave out", RESTART) from error
 
 
-def after(keys: Sequence[SortKey], values: list[Any]) -> list[ColumnElement[bool]]:
-    """WHERE clauses, to be read in turn, for the rows after `values` in the order of `keys`.
+def after(keys: Sequence[SortKey], nulls: tuple[bool, ...]) -> list[ColumnElement[bool]]:
+    """WHERE clauses, to be read in turn, for the rows after a cursor in the order of `keys`.
 
-    Each clause bounds the first column as an index range (`title >= :v`), so PostgreSQL scans
-    the sort's index from the cursor on. Going up from a value, the rows with a NULL first
-    column come after all values: they are a second range, read when the first runs out.
+    The cursor's values are parameters (`bound_values`); `nulls` says which of them are NULL,
+    which shapes the clauses. Each clause bounds the first column as an index range
+    (`title >= :v`), so PostgreSQL scans the sort's index from the cursor on. Going up from a
+    value, the rows with a NULL first column come after all values: they are a second range,
+    read when the first runs out.
     """
-    rest = _beyond(keys, values)
-    lead, value = keys[0], values[0]
+    rest = _beyond(keys, nulls)
+    lead, value = keys[0], _value(0, nulls)
     column = lead.column
     if value is None and lead.descending:  # among the leading NULLs, then every value
         return [and_(column.is_(None), rest), column.is_not(None)]
@@ -120,16 +130,26 @@ def after(keys: Sequence[SortKey], values: list[Any]) -> list[ColumnElement[bool
     return [and_(bound, rest)]
 
 
-def _beyond(keys: Sequence[SortKey], values: list[Any]) -> ColumnElement[bool]:
-    """Rows strictly after `values`: later in the first key, or equal there and later after."""
+def bound_values(values: list[Any]) -> dict[str, Any]:
+    """The parameters of `after`'s clauses for a cursor's values."""
+    return {f"after_{n}": value for n, value in enumerate(values) if value is not None}
+
+
+def _value(n: int, nulls: tuple[bool, ...]) -> BindParameter[Any] | None:
+    return None if nulls[n] else bindparam(f"after_{n}")
+
+
+def _beyond(keys: Sequence[SortKey], nulls: tuple[bool, ...]) -> ColumnElement[bool]:
+    """Rows strictly after the cursor: later in the first key, or equal there and later after."""
     clause: ColumnElement[bool] = false()
-    for key, value in reversed(list(zip(keys, values, strict=True))):
+    for n in reversed(range(len(keys))):
+        key, value = keys[n], _value(n, nulls)
         later, same = _later(key, value), _same(key, value)
         clause = or_(later, and_(same, clause))
     return clause
 
 
-def _later(key: SortKey, value: Any) -> ColumnElement[bool]:
+def _later(key: SortKey, value: BindParameter[Any] | None) -> ColumnElement[bool]:
     column = key.column
     if value is None:  # NULLs are last going up, first going down
         return column.is_not(None) if key.descending else false()
@@ -137,7 +157,7 @@ def _later(key: SortKey, value: Any) -> ColumnElement[bool]:
     return or_(beyond, column.is_(None)) if key.nullable and not key.descending else beyond
 
 
-def _same(key: SortKey, value: Any) -> ColumnElement[bool]:
+def _same(key: SortKey, value: BindParameter[Any] | None) -> ColumnElement[bool]:
     return key.column.is_(None) if value is None else key.column == value
 
 

@@ -13,6 +13,7 @@ resolves against whatever URL the client used, behind any proxy prefix.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
@@ -20,7 +21,7 @@ from urllib.parse import quote_plus, urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
-from sqlalchemy import Connection, Row, Select
+from sqlalchemy import Connection, Row, Select, bindparam
 
 from shelf.core import counting, keyset
 from shelf.core.counting import COUNT_LIMIT
@@ -190,28 +191,37 @@ class Listing:
     next_cursor: str | None
 
 
-def paginate(connection: Connection, statement: Select[Any], query: PageQuery) -> Listing:
-    """The page of `statement` (a select of one model, filtered) that `query` asks for."""
-    model = statement.column_descriptions[0]["entity"]
-    keys = keyset.sort_keys(model, query.ordering)
+def paginate(
+    connection: Connection, statement: Select[Any], params: dict[str, Any], query: PageQuery
+) -> Listing:
+    """The page that `query` asks for of `statement`, a select of one model whose filters are
+    parameters (`params` holds their values).
+
+    The statement of each kind of page is built once (`_page_statement`); the request's values
+    are bound when it runs, so SQLAlchemy finds its compiled form without walking it again.
+    """
+    keys = keyset.sort_keys(_model(statement), query.ordering)
     filters = [p for p in query_pairs(query) if p[0] not in ("page", "per_page", "cursor", "sort")]
     estimate = counting.remembered(connection, statement, filters)
-    ordered = statement.order_by(*keyset.order_by(keys))
-    if estimate is None:  # the page's statement counts the list too: one round trip for both
-        ordered = ordered.add_columns(counting.bounded_count(statement).label(COUNTED))
+    counts = estimate is None  # then the page's statement counts the list too: one round trip
     wanted = query.per_page + 1  # one more than shown tells whether there is a next page
     if query.cursor is None:
         offset = (query.page - 1) * query.per_page
         _check_depth(offset, query)
         page = query.page
-        rows = list(connection.execute(ordered.limit(wanted).offset(offset)).all())
+        paged = _page_statement(statement, query.ordering, counts, None, 0)
+        values = {**params, "page_limit": wanted, "page_offset": offset}
+        rows = list(connection.execute(paged, values).all())
     else:
         if "page" in query.model_fields_set:
             raise _invalid("page", "cannot be sent with a cursor", "Send either page or cursor.")
-        values, page = keyset.decode_cursor(query.cursor, keys, query.ordering)
+        after, page = keyset.decode_cursor(query.cursor, keys, query.ordering)
+        nulls = tuple(value is None for value in after)
+        values = {**params, **keyset.bound_values(after)}
         rows = []
-        for clause in keyset.after(keys, values):
-            rows += connection.execute(ordered.where(clause).limit(wanted - len(rows))).all()
+        for part in range(len(keyset.after(keys, nulls))):
+            paged = _page_statement(statement, query.ordering, counts, nulls, part)
+            rows += connection.execute(paged, {**values, "page_limit": wanted - len(rows)}).all()
             if len(rows) == wanted:
                 break
     more = len(rows) > query.per_page
@@ -223,8 +233,31 @@ def paginate(connection: Connection, statement: Select[Any], query: PageQuery) -
         # The last page by number: what it shows, and what came before, is every row.
         return Listing(rows, offset + len(rows), True, page, next_cursor)
     counted = rows[0]._mapping[COUNTED] if rows else None
-    total, exact = counting.total(connection, statement, filters, counted)
+    total, exact = counting.total(connection, statement, params, filters, counted)
     return Listing(rows, total, exact, page, next_cursor)
+
+
+@functools.lru_cache(maxsize=256)
+def _model(statement: Select[Any]) -> type:
+    """The model `statement` selects (SQLAlchemy works it out anew each time it is asked)."""
+    model: type = statement.column_descriptions[0]["entity"]
+    return model
+
+
+@functools.lru_cache(maxsize=1024)  # per list, filters, sort and kind of cursor: a few hundred
+def _page_statement(
+    statement: Select[Any], sort: str, counts: bool, nulls: tuple[bool, ...] | None, part: int
+) -> Select[Any]:
+    """A page of `statement` in the order of `sort`, LIMIT `:page_limit`: from `:page_offset`
+    when `nulls` is None, else after a cursor whose NULL values `nulls` marks (the clause
+    `part` of `keyset.after`); with the list's bounded count when `counts`."""
+    keys = keyset.sort_keys(_model(statement), sort)
+    paged = statement.order_by(*keyset.order_by(keys)).limit(bindparam("page_limit"))
+    if counts:
+        paged = paged.add_columns(counting.bounded_count(statement).label(COUNTED))
+    if nulls is None:
+        return paged.offset(bindparam("page_offset"))
+    return paged.where(keyset.after(keys, nulls)[part])
 
 
 def query_pairs(query: BaseModel) -> list[tuple[str, str]]:
