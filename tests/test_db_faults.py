@@ -12,6 +12,7 @@ from apiflask import APIFlask
 
 from shelf.app import create_app
 from shelf.auth import api_keys
+from shelf.core import statement_deadline
 from shelf.core.bulkhead import Bulkhead, BulkheadFullError
 from shelf.extensions import db
 from tests.support.checks import assert_problem
@@ -124,6 +125,17 @@ def test_a_write_after_the_connections_were_ended_is_a_clean_503_then_succeeds(
     assert_problem(response, 503, "SERVICE_UNAVAILABLE")
     assert response.headers["Retry-After"]
     assert client.post("/api/v1/books", json=BOOK).status_code == 201
+
+
+def test_a_commit_or_an_error_from_the_database_leaves_no_question_pending(app: APIFlask) -> None:
+    # A question left pending on a database that answered would make it look hung once quiet.
+    client = app.test_client()
+    client.environ_base["HTTP_X_API_KEY"] = app.config["ADMIN_KEY"]
+    book = {**BOOK, "isbn": "9780441172719"}
+    assert client.post("/api/v1/books", json=book).status_code == 201  # ends with a commit
+    assert statement_deadline.unanswered_since() is None
+    assert client.post("/api/v1/books", json=book).status_code == 409  # the database refused it
+    assert statement_deadline.unanswered_since() is None
 
 
 def _hold(bulkhead: Bulkhead, seconds: float) -> threading.Thread:

@@ -50,8 +50,10 @@ _watchdog_pid = 0
 # process (the clock is the system's): a worker whose connections all wait on row locks sees
 # the others' answers, and knows the database is busy, not hung.
 _last_answer = multiprocessing.Value("d", time.monotonic(), lock=False)
-# When the first question (a round trip or a connect) since that answer was asked, or a moment
-# before the answer when none was. A cut or a failed connect is no answer, so this outlives them.
+# When the first question (a statement or a connect) since that answer was asked, or a moment
+# before the answer when none was. A cut or a failed connect is no answer, so this outlives them;
+# an error the database sends back is one. Commits and rollbacks, which no event follows, ask
+# nothing here: a statement goes before each.
 _first_question = multiprocessing.Value("d", 0.0, lock=False)
 ACTIVE = TransactionStatus.ACTIVE  # a command is in flight
 
@@ -62,7 +64,6 @@ class DeadlineExceededError(OperationalError):
 
 def expect(driver_connection: Any, seconds: float) -> None:
     """Note that this thread now waits on `driver_connection`, for `seconds` at most."""
-    _asked()
     _busy[id(driver_connection)] = (
         time.monotonic() + seconds,
         driver_connection,
@@ -109,6 +110,7 @@ def watch(engine: Engine, seconds: float, *, autocommit: bool = False) -> None:
     _start_watchdog()
 
     def before_statement(conn: Any, cursor: Any, *args: Any) -> None:
+        _asked()
         expect(cursor.connection, seconds)
 
     def answered(*args: Any) -> None:
@@ -130,6 +132,8 @@ def watch(engine: Engine, seconds: float, *, autocommit: bool = False) -> None:
 
 def _name_the_cut(context: ExceptionContext) -> OperationalError | None:
     if not cut_by_deadline():
+        if not context.is_disconnect:  # the database answered, with an error
+            _last_answer.value = time.monotonic()
         return None
     return DeadlineExceededError(
         context.statement,
