@@ -15,7 +15,8 @@ from shelf.books.models import Book
 from shelf.books.schemas import BookCreate, BookQuery, BookUpdate
 from shelf.core.concurrency import apply_changes, check_if_match, commit_or_raise
 from shelf.core.errors import ConflictError, NotFoundError
-from shelf.core.pagination import Listing, contains, paginate
+from shelf.core.page_reads import paginate
+from shelf.core.pagination import Listing, contains
 
 __all__ = [
     "create_book",

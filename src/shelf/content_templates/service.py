@@ -16,7 +16,8 @@ from shelf.content_templates.models import Template
 from shelf.content_templates.schemas import TemplateCreate, TemplateQuery, TemplateUpdate
 from shelf.core.concurrency import apply_changes, check_if_match, commit_or_raise
 from shelf.core.errors import NotFoundError
-from shelf.core.pagination import Listing, contains, paginate
+from shelf.core.page_reads import paginate
+from shelf.core.pagination import Listing, contains
 
 __all__ = [
     "create_template",

@@ -3,7 +3,8 @@
 Page numbers reach the first MAX_DEPTH rows (an OFFSET costs the rows it skips); every page's
 `links.next` carries a cursor (`shelf.core.keyset`), so walking on costs what page one costs.
 `total` is counted exactly up to COUNT_LIMIT rows; past that, PostgreSQL's estimate is given
-and `total_exact` is false.
+and `total_exact` is false. The database side, the statements that read a page, is
+`shelf.core.page_reads`.
 
 A page's links are built from its validated query alone, relative to the request
 (`?page=2&per_page=20`): they name only parameters the list knows, and no request header (a
@@ -13,7 +14,6 @@ resolves against whatever URL the client used, behind any proxy prefix.
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
@@ -21,9 +21,8 @@ from urllib.parse import quote_plus, urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
-from sqlalchemy import Connection, Row, Select, bindparam
+from sqlalchemy import Row
 
-from shelf.core import counting, keyset
 from shelf.core.counting import COUNT_LIMIT
 from shelf.core.errors import ValidationFailedError
 
@@ -36,16 +35,15 @@ __all__ = [
     "PageLinks",
     "PageQuery",
     "contains",
+    "invalid",
     "link_header",
     "page_links",
-    "paginate",
     "query_pairs",
 ]
 
 MAX_PER_PAGE = 100
 MAX_DEPTH = 10_000  # rows that page numbers reach: OFFSET reads and drops every row it skips
 ItemT = TypeVar("ItemT")
-COUNTED = "counted_rows"  # the column of a page's rows that holds the list's bounded count
 
 
 def _describe_sort(schema: dict[str, Any], cls: type[BaseModel]) -> None:
@@ -191,75 +189,6 @@ class Listing:
     next_cursor: str | None
 
 
-def paginate(
-    connection: Connection, statement: Select[Any], params: dict[str, Any], query: PageQuery
-) -> Listing:
-    """The page that `query` asks for of `statement`, a select of one model whose filters are
-    parameters (`params` holds their values).
-
-    The statement of each kind of page is built once (`_page_statement`); the request's values
-    are bound when it runs, so SQLAlchemy finds its compiled form without walking it again.
-    """
-    keys = keyset.sort_keys(_model(statement), query.ordering)
-    filters = [p for p in query_pairs(query) if p[0] not in ("page", "per_page", "cursor", "sort")]
-    estimate = counting.remembered(connection, statement, filters)
-    counts = estimate is None  # then the page's statement counts the list too: one round trip
-    wanted = query.per_page + 1  # one more than shown tells whether there is a next page
-    if query.cursor is None:
-        offset = (query.page - 1) * query.per_page
-        _check_depth(offset, query)
-        page = query.page
-        paged = _page_statement(statement, query.ordering, counts, None, 0)
-        values = {**params, "page_limit": wanted, "page_offset": offset}
-        rows = list(connection.execute(paged, values).all())
-    else:
-        if "page" in query.model_fields_set:
-            raise _invalid("page", "cannot be sent with a cursor", "Send either page or cursor.")
-        after, page = keyset.decode_cursor(query.cursor, keys, query.ordering)
-        nulls = tuple(value is None for value in after)
-        values = {**params, **keyset.bound_values(after)}
-        rows = []
-        for part in range(len(keyset.after(keys, nulls))):
-            paged = _page_statement(statement, query.ordering, counts, nulls, part)
-            rows += connection.execute(paged, {**values, "page_limit": wanted - len(rows)}).all()
-            if len(rows) == wanted:
-                break
-    more = len(rows) > query.per_page
-    del rows[query.per_page :]
-    next_cursor = keyset.cursor_of(rows[-1], keys, query.ordering, page + 1) if more else None
-    if estimate is not None:
-        return Listing(rows, estimate, False, page, next_cursor)
-    if query.cursor is None and not more and (rows or query.page == 1):
-        # The last page by number: what it shows, and what came before, is every row.
-        return Listing(rows, offset + len(rows), True, page, next_cursor)
-    counted = rows[0]._mapping[COUNTED] if rows else None
-    total, exact = counting.total(connection, statement, params, filters, counted)
-    return Listing(rows, total, exact, page, next_cursor)
-
-
-@functools.lru_cache(maxsize=256)
-def _model(statement: Select[Any]) -> type:
-    """The model `statement` selects (SQLAlchemy works it out anew each time it is asked)."""
-    model: type = statement.column_descriptions[0]["entity"]
-    return model
-
-
-@functools.lru_cache(maxsize=1024)  # per list, filters, sort and kind of cursor: a few hundred
-def _page_statement(
-    statement: Select[Any], sort: str, counts: bool, nulls: tuple[bool, ...] | None, part: int
-) -> Select[Any]:
-    """A page of `statement` in the order of `sort`, LIMIT `:page_limit`: from `:page_offset`
-    when `nulls` is None, else after a cursor whose NULL values `nulls` marks (the clause
-    `part` of `keyset.after`); with the list's bounded count when `counts`."""
-    keys = keyset.sort_keys(_model(statement), sort)
-    paged = statement.order_by(*keyset.order_by(keys)).limit(bindparam("page_limit"))
-    if counts:
-        paged = paged.add_columns(counting.bounded_count(statement).label(COUNTED))
-    if nulls is None:
-        return paged.offset(bindparam("page_offset"))
-    return paged.where(keyset.after(keys, nulls)[part])
-
-
 def query_pairs(query: BaseModel) -> list[tuple[str, str]]:
     """The parameters of a validated query that differ from their defaults, in field order.
 
@@ -273,18 +202,7 @@ def query_pairs(query: BaseModel) -> list[tuple[str, str]]:
     return pairs
 
 
-def _check_depth(offset: int, query: PageQuery) -> None:
-    if offset >= MAX_DEPTH:
-        deepest = math.ceil(MAX_DEPTH / query.per_page)
-        raise _invalid(
-            "page",
-            f"page {query.page} starts past the first {MAX_DEPTH:,} rows that page numbers reach",
-            f"With per_page={query.per_page}, pages go up to {deepest}; to read further, "
-            "follow links.next from any page: it carries a cursor.",
-        )
-
-
-def _invalid(field: str, issue: str, hint: str) -> ValidationFailedError:
+def invalid(field: str, issue: str, hint: str) -> ValidationFailedError:
     return ValidationFailedError(
         f"The {field} parameter cannot be used.",
         details=[{"field": field, "issue": issue, "hint": hint}],
