@@ -155,18 +155,25 @@ def _hold(bulkhead: Bulkhead, seconds: float) -> threading.Thread:
 
 
 def test_a_thread_waits_for_a_slot_while_the_database_answers() -> None:
-    bulkhead = Bulkhead(
-        1, wait=0.1, last_answer=time.monotonic, unanswered_since=lambda: None
-    )  # it answers all the time
+    bulkhead = Bulkhead(1, wait=0.1, unanswered_since=lambda: None)  # nothing left unanswered
     holder_thread = _hold(bulkhead, 0.2)
     holder = bulkhead.enter()  # the slot comes free within the wait
     bulkhead.leave(holder)
     holder_thread.join()
 
 
-def test_a_thread_is_refused_at_once_when_the_database_answered_nothing_for_the_wait() -> None:
-    answered = time.monotonic()
-    bulkhead = Bulkhead(1, wait=0.2, last_answer=lambda: answered, unanswered_since=lambda: None)
+def test_a_slot_held_by_a_thread_that_waits_on_something_else_refuses_nobody() -> None:
+    # e.g. a write that holds its connection while a paused Redis keeps it waiting
+    bulkhead = Bulkhead(1, wait=0.1, unanswered_since=lambda: None)
+    holder_thread = _hold(bulkhead, 0.4)
+    time.sleep(0.2)  # held longer than the wait, and the database owes no answer
+    bulkhead.leave(bulkhead.enter())  # waited for the slot: no BulkheadFullError
+    holder_thread.join()
+
+
+def test_a_thread_is_refused_at_once_when_a_question_went_unanswered_for_the_wait() -> None:
+    asked = time.monotonic()
+    bulkhead = Bulkhead(1, wait=0.2, unanswered_since=lambda: asked)
     holder_thread = _hold(bulkhead, 1.0)
     time.sleep(0.3)  # the only slot is held, and the database has answered nothing since
     started = time.monotonic()
@@ -177,9 +184,8 @@ def test_a_thread_is_refused_at_once_when_the_database_answered_nothing_for_the_
 
 
 def test_a_database_asked_and_silent_for_the_wait_is_hung_whoever_holds_the_slots() -> None:
-    answered = time.monotonic() - 1.0
-    asked = answered + 0.1  # and nothing answered since: the connections it hung were cut
-    bulkhead = Bulkhead(1, wait=0.2, last_answer=lambda: answered, unanswered_since=lambda: asked)
+    asked = time.monotonic() - 0.9  # nothing answered since: the connections it hung were cut
+    bulkhead = Bulkhead(1, wait=0.2, unanswered_since=lambda: asked)
     holder_thread = _hold(bulkhead, 1.0)  # the slot a cut connection freed, taken just now
     started = time.monotonic()
     with pytest.raises(BulkheadFullError):
@@ -189,11 +195,8 @@ def test_a_database_asked_and_silent_for_the_wait_is_hung_whoever_holds_the_slot
 
 
 def test_a_burst_after_a_quiet_spell_waits_for_slots_instead_of_being_refused() -> None:
-    quiet_since = time.monotonic() - 60  # the database was left idle, not hung
-    asked = time.monotonic()
-    bulkhead = Bulkhead(
-        1, wait=0.2, last_answer=lambda: quiet_since, unanswered_since=lambda: asked
-    )
+    asked = time.monotonic()  # the burst's first question, to a database left idle for long
+    bulkhead = Bulkhead(1, wait=0.2, unanswered_since=lambda: asked)
     holder_thread = _hold(bulkhead, 0.1)  # took the slot just now, and asked
     time.sleep(0.05)
     bulkhead.leave(bulkhead.enter())  # waited for the slot: no BulkheadFullError
@@ -201,7 +204,7 @@ def test_a_burst_after_a_quiet_spell_waits_for_slots_instead_of_being_refused() 
 
 
 def test_a_thread_holding_a_slot_may_take_a_second_connection() -> None:
-    bulkhead = Bulkhead(1, wait=0.0, last_answer=time.monotonic, unanswered_since=lambda: None)
+    bulkhead = Bulkhead(1, wait=0.0, unanswered_since=lambda: None)
     outer = bulkhead.enter()
     inner = bulkhead.enter()  # e.g. a read while its session holds the key check's connection
     bulkhead.leave(inner)

@@ -4,12 +4,11 @@ A worker of N threads lets N - 1 of them wait on the database at once (`Bulkhead
 left for what needs no database (liveness, cache hits), whatever the database does. A thread holds
 its slot while it holds any pooled connection (`BulkheadPool`), so a request that only reads the
 cache takes none. A thread that finds every slot taken waits for one while the database keeps
-answering, until it has answered nothing for `wait` seconds while the slots were held or while a
-question to it was pending. A database that answers nothing for that long hangs, and waiting
-would only hold another thread; the request is refused at once (`BulkheadFullError`, a pool
-timeout: 503 with Retry-After). A slow database still answers, so under load requests wait their
-turn; and a database that was merely left idle is not taken for a hung one when a burst of
-requests arrives.
+answering, until a question to it has waited `wait` seconds with no answer. A database that
+answers nothing for that long hangs, and waiting would only hold another thread; the request is
+refused at once (`BulkheadFullError`, a pool timeout: 503 with Retry-After). A slow database
+still answers, so under load requests wait their turn; and a database that was merely left idle
+is not taken for a hung one when a burst of requests arrives.
 """
 
 from __future__ import annotations
@@ -37,36 +36,31 @@ class BulkheadFullError(PoolTimeoutError):
 class _Holder:
     """One thread's share of a bulkhead: how many pooled connections it holds."""
 
-    __slots__ = ("connections", "since")
+    __slots__ = ("connections",)
 
     def __init__(self) -> None:
         self.connections = 0
-        self.since = 0.0  # when (monotonic) it took its slot
 
 
 class Bulkhead:
     """`slots` threads of a process may hold database connections at once.
 
-    `last_answer` tells when (monotonic) the database last answered; a slot freed by a failure
-    says nothing about whether it still answers, so releases do not count. `unanswered_since`
-    tells when it was first asked what it has not answered yet: a hung database stays hung for
-    the threads that take the slots its cut connections free.
+    `unanswered_since` tells when the database was first asked what it has not answered yet
+    (None when it answered everything): a slot freed by a cut says nothing about whether it
+    answers, so a hung database stays hung for the threads that take those slots.
     """
 
     def __init__(
         self,
         slots: int,
         wait: float,
-        last_answer: Callable[[], float] = statement_deadline.last_answer,
         unanswered_since: Callable[[], float | None] = statement_deadline.unanswered_since,
     ) -> None:
         self.slots = slots
         self.wait = wait
         self._free = threading.Semaphore(slots)
         self._threads = threading.local()
-        self._last_answer = last_answer
         self._unanswered_since = unanswered_since
-        self._holders: set[_Holder] = set()
 
     def enter(self) -> _Holder:
         """Take a slot for this thread, unless it holds one already; or BulkheadFullError."""
@@ -79,10 +73,8 @@ class Bulkhead:
                 if self._patience() == 0.0:
                     raise BulkheadFullError(
                         f"all {self.slots} database slots of this worker are taken, and the "
-                        f"database answered nothing in the last {self.wait:g} s"
+                        f"a question to the database has gone unanswered for {self.wait:g} s"
                     )
-            holder.since = time.monotonic()
-            self._holders.add(holder)
         holder.connections += 1
         return holder
 
@@ -90,20 +82,20 @@ class Bulkhead:
         """Give the slot back once `holder`'s thread holds no connection any more."""
         holder.connections -= 1
         if holder.connections == 0:
-            self._holders.discard(holder)
             self._free.release()
 
     def _patience(self) -> float:
-        """0 when the database hangs: silent for `wait` while every slot was held that long, or
-        while a question to it was pending. Otherwise how long to wait before looking again."""
+        """0 when the database hangs: a question to it has waited `wait` for an answer, and it
+        answered nothing else meanwhile. Otherwise how long to wait before looking again.
+
+        Slots held that long say nothing by themselves: their threads may wait on something
+        else (a paused Redis) while the database answers at once."""
         now = time.monotonic()
-        silent = now - self._last_answer()
-        held = now - min((holder.since for holder in list(self._holders)), default=now)
         asked = self._unanswered_since()
         pending = 0.0 if asked is None else now - asked
-        if min(silent, max(held, pending)) >= self.wait:
+        if pending >= self.wait:
             return 0.0
-        return max(self.wait - min(silent, max(held, pending)), LOOK_AGAIN_SECONDS)
+        return max(self.wait - pending, LOOK_AGAIN_SECONDS)
 
 
 class BulkheadPool(QueuePool):

@@ -132,7 +132,7 @@ def watch(engine: Engine, seconds: float, *, autocommit: bool = False) -> None:
 
 def _name_the_cut(context: ExceptionContext) -> OperationalError | None:
     if not cut_by_deadline():
-        if not context.is_disconnect:  # the database answered, with an error
+        if getattr(context.original_exception, "sqlstate", None):  # the database's own error
             _last_answer.value = time.monotonic()
         return None
     return DeadlineExceededError(
