@@ -136,36 +136,28 @@ def _assert_service_is_back(load: Load, since: float) -> None:
         assert {s.status for s in samples} <= {200, 201}, (kind, samples)
 
 
-def test_a_frozen_database_holds_no_worker(
-    server: ServerProcess, postgres: PrivatePostgres
-) -> None:
-    with _load(server) as load:
-        time.sleep(2)
-        frozen = time.monotonic()
-        postgres.freeze()
-        time.sleep(15)
-        postgres.thaw()
-        thawed = time.monotonic()
-        time.sleep(RECOVERY + 2)
-    _report("database frozen 15 s", load)
-    _assert_the_outage_was_contained(load, frozen, thawed)
-    _assert_service_is_back(load, thawed)
+FAULTS = {  # how to take the database away, and how to give it back
+    "frozen": (PrivatePostgres.freeze, PrivatePostgres.thaw),
+    "stopped": (PrivatePostgres.stop, PrivatePostgres.start),
+}
 
 
-def test_a_stopped_database_holds_no_worker(
-    server: ServerProcess, postgres: PrivatePostgres
+@pytest.mark.parametrize("fault", FAULTS)
+def test_a_database_frozen_or_stopped_holds_no_worker(
+    server: ServerProcess, postgres: PrivatePostgres, fault: str
 ) -> None:
+    take_away, give_back = FAULTS[fault]
     with _load(server) as load:
         time.sleep(2)
-        stopped = time.monotonic()
-        postgres.stop()
+        gone = time.monotonic()
+        take_away(postgres)
         time.sleep(15)
-        postgres.start()
-        started = time.monotonic()
+        give_back(postgres)
+        back = time.monotonic()
         time.sleep(RECOVERY + 2)
-    _report("database stopped 15 s", load)
-    _assert_the_outage_was_contained(load, stopped, started)
-    _assert_service_is_back(load, started)
+    _report(f"database {fault} 15 s", load)
+    _assert_the_outage_was_contained(load, gone, back)
+    _assert_service_is_back(load, back)
 
 
 def test_connections_ended_by_the_database_fail_no_read(
