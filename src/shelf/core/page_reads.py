@@ -28,7 +28,7 @@ def paginate(
     """The page that `query` asks for of `statement`, a select of one model whose filters are
     parameters (`params` holds their values).
 
-    The statement of each kind of page is built once (`_page_statement`); the request's values
+    The statements of each kind of page are built once (`_page_statements`); the request's values
     are bound when it runs, so SQLAlchemy finds its compiled form without walking it again.
     """
     keys = keyset.sort_keys(_model(statement), query.ordering)
@@ -40,7 +40,7 @@ def paginate(
         offset = (query.page - 1) * query.per_page
         _check_depth(offset, query)
         page = query.page
-        paged = _page_statement(statement, query.ordering, counts, None, 0)
+        (paged,) = _page_statements(statement, query.ordering, counts, None)
         values = {**params, "page_limit": wanted, "page_offset": offset}
         rows = list(connection.execute(paged, values).all())
     else:
@@ -50,8 +50,7 @@ def paginate(
         nulls = tuple(value is None for value in after)
         values = {**params, **keyset.bound_values(after)}
         rows = []
-        for part in range(len(keyset.after(keys, nulls))):
-            paged = _page_statement(statement, query.ordering, counts, nulls, part)
+        for paged in _page_statements(statement, query.ordering, counts, nulls):
             rows += connection.execute(paged, {**values, "page_limit": wanted - len(rows)}).all()
             if len(rows) == wanted:
                 break
@@ -76,19 +75,20 @@ def _model(statement: Select[Any]) -> type:
 
 
 @functools.lru_cache(maxsize=1024)  # per list, filters, sort and kind of cursor: a few hundred
-def _page_statement(
-    statement: Select[Any], sort: str, counts: bool, nulls: tuple[bool, ...] | None, part: int
-) -> Select[Any]:
-    """A page of `statement` in the order of `sort`, LIMIT `:page_limit`: from `:page_offset`
-    when `nulls` is None, else after a cursor whose NULL values `nulls` marks (the clause
-    `part` of `keyset.after`); with the list's bounded count when `counts`."""
+def _page_statements(
+    statement: Select[Any], sort: str, counts: bool, nulls: tuple[bool, ...] | None
+) -> tuple[Select[Any], ...]:
+    """The statements, read in turn, of a page of `statement` in the order of `sort`, LIMIT
+    `:page_limit`: from `:page_offset` when `nulls` is None (one statement), else after a
+    cursor whose NULL values `nulls` marks (one per clause of `keyset.after`); with the list's
+    bounded count when `counts`."""
     keys = keyset.sort_keys(_model(statement), sort)
     paged = statement.order_by(*keyset.order_by(keys)).limit(bindparam("page_limit"))
     if counts:
         paged = paged.add_columns(counting.bounded_count(statement).label(COUNTED))
     if nulls is None:
-        return paged.offset(bindparam("page_offset"))
-    return paged.where(keyset.after(keys, nulls)[part])
+        return (paged.offset(bindparam("page_offset")),)
+    return tuple(paged.where(clause) for clause in keyset.after(keys, nulls))
 
 
 def _check_depth(offset: int, query: PageQuery) -> None:
