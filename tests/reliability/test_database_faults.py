@@ -17,8 +17,8 @@ import pytest
 import requests
 
 from tests.support.factories import migrate
+from tests.support.load import Load, Outcome, p99, summary
 from tests.support.private_postgres import PrivatePostgres
-from tests.support.probes import Load, Sample, summary
 from tests.support.servers import ServerProcess
 
 pytestmark = pytest.mark.server
@@ -28,6 +28,7 @@ DEADLINE = STATEMENT_TIMEOUT_MS / 1000 + 0.5  # the guarantee for a request that
 FAST = 0.1  # the guarantee (p99) for liveness and cache hits
 RECOVERY = 5.0  # seconds after the database is back
 DATABASE_KINDS = ("read", "write", "keyed read")
+PAUSE = 0.01  # seconds each client rests after an answer
 
 
 @pytest.fixture
@@ -71,57 +72,54 @@ def _load(server: ServerProcess, *, readiness: bool = False) -> Load:
     threads. Writes go to templates, so that no write clears the cached book."""
     cached = _cached_book(server)
     key = {"X-API-KEY": server.admin_key}
-    load = Load(server.url)
-    load.add("health", lambda s, url: s.get(f"{url}/health", timeout=15), clients=2)
-    load.add("cache hit", lambda s, url: s.get(f"{url}{cached}", timeout=15), clients=2)
+    url = server.url
+    load = Load()
+    load.add("health", lambda s: s.get(f"{url}/health", timeout=15), clients=2, pause=PAUSE)
+    load.add("cache hit", lambda s: s.get(f"{url}{cached}", timeout=15), clients=2, pause=PAUSE)
     load.add(
         "read",  # a new filter every time: never cached
-        lambda s, url: s.get(f"{url}/api/v1/books?q={uuid.uuid4().hex}", timeout=15),
+        lambda s: s.get(f"{url}/api/v1/books?q={uuid.uuid4().hex}", timeout=15),
         clients=6,
+        pause=PAUSE,
     )
     load.add(
         "keyed read",
-        lambda s, url: s.get(
-            f"{url}/api/v1/templates?q={uuid.uuid4().hex}", headers=key, timeout=15
-        ),
+        lambda s: s.get(f"{url}/api/v1/templates?q={uuid.uuid4().hex}", headers=key, timeout=15),
         clients=2,
+        pause=PAUSE,
     )
     load.add(
         "write",
-        lambda s, url: s.post(
+        lambda s: s.post(
             f"{url}/api/v1/templates",
             json={"name": uuid.uuid4().hex, "content": "Hello {{ name }}"},
             headers=key,
             timeout=15,
         ),
         clients=3,
+        pause=PAUSE,
     )
     if readiness:
-        load.add("readiness", lambda s, url: s.get(f"{url}/readiness", timeout=15))
+        load.add("readiness", lambda s: s.get(f"{url}/readiness", timeout=15), pause=PAUSE)
     return load
 
 
-def _report(fault: str, load: Load) -> None:
-    print(f"\n{summary(fault, load.samples)}")
-    for kind in sorted({s.kind for s in load.samples}):
-        print(f"  {summary(kind, load.of(kind))}")
+def _report(fault: str, outcome: Outcome) -> None:
+    outcome.summary(fault)
+    for kind in sorted({s.kind for s in outcome.samples}):
+        print(f"  {summary(kind, outcome.of(kind))}")
 
 
-def _p99(samples: list[Sample]) -> float:
-    times = sorted(s.seconds for s in samples)
-    return times[min(len(times) - 1, int(len(times) * 0.99))]
-
-
-def _assert_the_outage_was_contained(load: Load, start: float, end: float) -> None:
+def _assert_the_outage_was_contained(outcome: Outcome, start: float, end: float) -> None:
     for kind in ("health", "cache hit"):
-        samples = load.of(kind, start, end)
+        samples = outcome.of(kind, start, end)
         assert samples, kind
         assert {s.status for s in samples} == {200}, kind
-        assert _p99(samples) < FAST, f"{kind}: p99 {_p99(samples):.3f} s"
-    refused = [s for k in DATABASE_KINDS for s in load.of(k, start, end) if s.status == 503]
+        assert p99(samples) < FAST, f"{kind}: p99 {p99(samples):.3f} s"
+    refused = [s for k in DATABASE_KINDS for s in outcome.of(k, start, end) if s.status == 503]
     assert refused, "the database was down, yet no request was refused"
     for kind in DATABASE_KINDS:
-        for sample in load.of(kind):
+        for sample in outcome.of(kind):
             assert sample.status in (200, 201, 503), sample
             assert sample.seconds < DEADLINE, sample
             if sample.status == 503:
@@ -129,9 +127,9 @@ def _assert_the_outage_was_contained(load: Load, start: float, end: float) -> No
                 assert sample.retry_after, sample
 
 
-def _assert_service_is_back(load: Load, since: float) -> None:
+def _assert_service_is_back(outcome: Outcome, since: float) -> None:
     for kind in DATABASE_KINDS:
-        samples = load.of(kind, since + RECOVERY)
+        samples = outcome.of(kind, since + RECOVERY)
         assert samples, kind
         assert {s.status for s in samples} <= {200, 201}, (kind, samples)
 
@@ -147,7 +145,7 @@ def test_a_database_frozen_or_stopped_holds_no_worker(
     server: ServerProcess, postgres: PrivatePostgres, fault: str
 ) -> None:
     take_away, give_back = FAULTS[fault]
-    with _load(server) as load:
+    with _load(server) as outcome:
         time.sleep(2)
         gone = time.monotonic()
         take_away(postgres)
@@ -155,24 +153,24 @@ def test_a_database_frozen_or_stopped_holds_no_worker(
         give_back(postgres)
         back = time.monotonic()
         time.sleep(RECOVERY + 2)
-    _report(f"database {fault} 15 s", load)
-    _assert_the_outage_was_contained(load, gone, back)
-    _assert_service_is_back(load, back)
+    _report(f"database {fault} 15 s", outcome)
+    _assert_the_outage_was_contained(outcome, gone, back)
+    _assert_service_is_back(outcome, back)
 
 
 def test_connections_ended_by_the_database_fail_no_read(
     server: ServerProcess, postgres: PrivatePostgres
 ) -> None:
-    with _load(server, readiness=True) as load:
+    with _load(server, readiness=True) as outcome:
         for _ in range(5):
             time.sleep(1.5)
             assert postgres.terminate_connections() >= 1
         time.sleep(1)
-    _report("connections ended 5 times", load)
+    _report("connections ended 5 times", outcome)
     for kind in ("health", "cache hit", "read", "keyed read", "readiness"):
-        statuses = {s.status for s in load.of(kind)}
+        statuses = {s.status for s in outcome.of(kind)}
         assert statuses == {200}, (kind, statuses)
-    for sample in load.of("write"):
+    for sample in outcome.of("write"):
         assert sample.status in (201, 503), sample
         if sample.status == 503:
             assert sample.problem, sample
