@@ -12,6 +12,8 @@ from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
 from shelf.app import create_app
+from shelf.cli.seed import DEMO_BOOKS, load_demo_books
+from shelf.extensions import db
 from tests.support.factories import make_settings
 
 NOT_IN_SPEC = {"static", "openapi.spec", "docs.swagger_ui", "docs.redoc"}
@@ -70,6 +72,50 @@ def required_scope(path: str, method: str) -> str | None:
     if method == "get":
         return None if resource == "books" else f"{resource}:read"
     return f"{resource}:write"
+
+
+# Client generators name their methods after the operation ids: they stay as they are.
+OPERATIONS = {
+    "get /": ("Operations", "getInfo"),
+    "get /health": ("Operations", "getHealth"),
+    "get /healthz": ("Operations", "getHealthz"),
+    "get /readiness": ("Operations", "getReadiness"),
+    "get /readyz": ("Operations", "getReadyz"),
+    "get /metrics": ("Operations", "getMetrics"),
+    "get /api/v1": ("Operations", "getApiIndex"),
+    "get /api/v1/books": ("Books", "listBooks"),
+    "post /api/v1/books": ("Books", "createBook"),
+    "get /api/v1/books/{book_id}": ("Books", "getBook"),
+    "put /api/v1/books/{book_id}": ("Books", "replaceBook"),
+    "patch /api/v1/books/{book_id}": ("Books", "updateBook"),
+    "delete /api/v1/books/{book_id}": ("Books", "deleteBook"),
+    "get /api/v1/templates": ("Templates", "listTemplates"),
+    "post /api/v1/templates": ("Templates", "createTemplate"),
+    "get /api/v1/templates/{templateid}": ("Templates", "getTemplate"),
+    "put /api/v1/templates/{templateid}": ("Templates", "replaceTemplate"),
+    "patch /api/v1/templates/{templateid}": ("Templates", "updateTemplate"),
+    "delete /api/v1/templates/{templateid}": ("Templates", "deleteTemplate"),
+}
+
+
+def test_every_operation_has_its_tag_and_a_stable_readable_id(spec: dict[str, Any]) -> None:
+    found = {
+        f"{method} {route}": (*operation.get("tags", ["(none)"]), operation.get("operationId"))
+        for route, path in spec["paths"].items()
+        for method, operation in path.items()
+    }
+    assert found == OPERATIONS
+    tags = [tag["name"] for tag in spec["tags"]]
+    assert sorted(tags) == ["Books", "Operations", "Templates"]  # each declared once
+    assert all(tag.get("description") for tag in spec["tags"])
+
+
+def test_trying_out_the_documented_book_creates_one_after_the_seed(client: FlaskClient) -> None:
+    with client.application.app_context():
+        assert load_demo_books(db.session) == len(DEMO_BOOKS)  # as `make seed` does
+    spec = client.get("/openapi.json").get_json()
+    create = spec["paths"]["/api/v1/books"]["post"]["requestBody"]["content"]["application/json"]
+    assert client.post("/api/v1/books", json=create["example"]).status_code == 201
 
 
 def test_every_create_documents_its_location_header(spec: dict[str, Any]) -> None:

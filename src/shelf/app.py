@@ -28,16 +28,6 @@ from shelf.web.envelope import RequestEnvelope
 
 __all__ = ["create_app"]
 
-TAGS = [
-    {"name": "Books", "description": "The catalogue. Reads are public."},
-    {
-        "name": "Templates",
-        "description": "Named text templates. Reads need `templates:read`, "
-        "writes `templates:write`.",
-    },
-    {"name": "Operations", "description": "Runtime info, health, readiness, metrics."},
-]
-
 
 def create_app(settings: Settings | None = None) -> APIFlask:
     """Build the app from `settings` (read from the environment when not given)."""
@@ -60,7 +50,6 @@ def create_app(settings: Settings | None = None) -> APIFlask:
         HTTP_ERROR_SCHEMA=problems.problem_schema(),
         AUTO_SERVERS=False,
         INFO={"description": "A library catalogue: books, with the full HTTP contract."},
-        TAGS=TAGS,
     )
     app.extensions["shelf.settings"] = settings
     app.extensions["shelf.redis"] = make_redis(settings)

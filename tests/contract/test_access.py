@@ -26,6 +26,13 @@ def test_delete_gives_204_then_404(client: FlaskClient, existing: str, resource:
     assert_problem(client.delete(existing), 404, "NOT_FOUND")
 
 
+@EVERY
+def test_a_204_claims_no_content_type(
+    client: FlaskClient, existing: str, resource: Resource
+) -> None:
+    assert "Content-Type" not in client.delete(existing).headers  # there is no body to type
+
+
 @pytest.mark.parametrize(
     ("resource", "missing_id"),
     [pytest.param(r, id_, id=f"{r}-{id_}") for r in RESOURCES for id_ in r.missing_ids],

@@ -24,7 +24,9 @@ from shelf.web.responses import (
 
 __all__ = ["bp"]
 
-bp = APIBlueprint("books", __name__, tag="Books")
+bp = APIBlueprint(
+    "books", __name__, tag={"name": "Books", "description": "The catalogue. Reads are public."}
+)
 ID = "<int:book_id>"
 WRITE = ["books:write"]
 CANNOT_WRITE = forbidden("books:write")
@@ -37,7 +39,7 @@ PRECONDITIONS = {**CANNOT_WRITE, **preconditions("book")}
 @cached("books", vary="public")
 @bp.input(BookQuery, location="query", arg_name="query")
 @bp.output(Page[BookOut], description="One page of books; a Link header points to the others.")
-@bp.doc(responses={**NOT_MODIFIED, **LIST_ERRORS})
+@bp.doc(operation_id="listBooks", responses={**NOT_MODIFIED, **LIST_ERRORS})
 def list_books(query: BookQuery) -> object:
     """List books"""
     return make_page(BookOut, service.list_books(db.reads, query=query), query)
@@ -47,7 +49,7 @@ def list_books(query: BookQuery) -> object:
 @bp.auth_required(auth, roles=WRITE)
 @bp.input(BookCreate, arg_name="data")
 @bp.output(BookOut, status_code=201, description="The created book.")
-@bp.doc(responses=WRITE_ERRORS)
+@bp.doc(operation_id="createBook", responses=WRITE_ERRORS)
 def create_book(data: BookCreate) -> object:
     """Add a book"""
     book = service.create_book(db.session, data=data)
@@ -57,7 +59,7 @@ def create_book(data: BookCreate) -> object:
 @bp.get(f"/{ID}")
 @cached("books", vary="public")
 @bp.output(BookOut, description="The book, with its ETag.")
-@bp.doc(responses={**NOT_FOUND, **NOT_MODIFIED})
+@bp.doc(operation_id="getBook", responses={**NOT_FOUND, **NOT_MODIFIED})
 def get_book(book_id: int) -> object:
     """Get a book"""
     book = service.read_book(db.reads, book_id=book_id)
@@ -68,7 +70,7 @@ def get_book(book_id: int) -> object:
 @bp.auth_required(auth, roles=WRITE)
 @bp.input(BookCreate, arg_name="data")
 @bp.output(BookOut, description="The replaced book, with its new ETag.")
-@bp.doc(responses={**NOT_FOUND, **WRITE_ERRORS, **PRECONDITIONS})
+@bp.doc(operation_id="replaceBook", responses={**NOT_FOUND, **WRITE_ERRORS, **PRECONDITIONS})
 def replace_book(book_id: int, data: BookCreate) -> object:
     """Replace a book"""
     book = service.replace_book(db.session, book_id=book_id, data=data, if_match=if_match())
@@ -79,7 +81,7 @@ def replace_book(book_id: int, data: BookCreate) -> object:
 @bp.auth_required(auth, roles=WRITE)
 @bp.input(BookUpdate, arg_name="data")
 @bp.output(BookOut, description="The changed book, with its new ETag.")
-@bp.doc(responses={**NOT_FOUND, **WRITE_ERRORS, **PRECONDITIONS})
+@bp.doc(operation_id="updateBook", responses={**NOT_FOUND, **WRITE_ERRORS, **PRECONDITIONS})
 def update_book(book_id: int, data: BookUpdate) -> object:
     """Change some fields of a book"""
     book = service.update_book(db.session, book_id=book_id, data=data, if_match=if_match())
@@ -89,7 +91,7 @@ def update_book(book_id: int, data: BookUpdate) -> object:
 @bp.delete(f"/{ID}")
 @bp.auth_required(auth, roles=WRITE)
 @bp.output({}, status_code=204, description="The book is gone.")
-@bp.doc(responses={**NOT_FOUND, **PRECONDITIONS})
+@bp.doc(operation_id="deleteBook", responses={**NOT_FOUND, **PRECONDITIONS})
 def delete_book(book_id: int) -> object:
     """Delete a book"""
     service.delete_book(db.session, book_id=book_id, if_match=if_match())

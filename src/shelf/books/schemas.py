@@ -93,11 +93,11 @@ Copies = Annotated[
 ]
 
 EXAMPLE: dict[str, JsonValue] = {
-    "title": "The Pragmatic Programmer",
-    "author": "David Thomas, Andrew Hunt",
-    "isbn": "978-0-13-595705-9",
-    "published_year": 2019,
-    "description": "Your journey to mastery, 20th anniversary edition.",
+    "title": "Working Effectively with Legacy Code",
+    "author": "Michael C. Feathers",
+    "isbn": "978-0-13-117705-5",  # not a demo book (`make seed`): trying it out creates one
+    "published_year": 2004,
+    "description": "Changing code that has no tests, safely.",
     "copies": 3,
 }
 
@@ -141,7 +141,7 @@ class BookOut(BaseModel):
                 {
                     "id": 1,
                     **EXAMPLE,
-                    "isbn": "9780135957059",
+                    "isbn": "9780131177055",
                     "created_at": "2026-01-01T12:00:00Z",
                     "updated_at": "2026-01-01T12:00:00Z",
                 }

@@ -31,7 +31,15 @@ from shelf.web.responses import (
 
 __all__ = ["bp"]
 
-bp = APIBlueprint("templates", __name__, tag="Templates")
+bp = APIBlueprint(
+    "templates",
+    __name__,
+    tag={
+        "name": "Templates",
+        "description": "Named text templates. Reads need `templates:read`, writes "
+        "`templates:write`.",
+    },
+)
 # The uuid converter makes a malformed id an unmatched route, hence 404 on every method.
 ID = "<uuid:templateid>"
 READ = ["templates:read"]
@@ -51,7 +59,7 @@ PRECONDITIONS = {**CANNOT_WRITE, **preconditions("template")}
 @bp.output(
     Page[TemplateOut], description="One page of templates; a Link header points to the others."
 )
-@bp.doc(responses={**CANNOT_READ, **NOT_MODIFIED, **LIST_ERRORS})
+@bp.doc(operation_id="listTemplates", responses={**CANNOT_READ, **NOT_MODIFIED, **LIST_ERRORS})
 def list_templates(query: TemplateQuery) -> object:
     """List templates"""
     return make_page(TemplateOut, service.list_templates(db.reads, query=query), query)
@@ -61,7 +69,7 @@ def list_templates(query: TemplateQuery) -> object:
 @bp.auth_required(auth, roles=WRITE)
 @bp.input(TemplateCreate, arg_name="data")
 @bp.output(TemplateOut, status_code=201, description="The created template.")
-@bp.doc(responses=WRITE_ERRORS)
+@bp.doc(operation_id="createTemplate", responses=WRITE_ERRORS)
 def create_template(data: TemplateCreate) -> object:
     """Add a template"""
     template = service.create_template(db.session, data=data)
@@ -73,7 +81,7 @@ def create_template(data: TemplateCreate) -> object:
 @bp.auth_required(auth, roles=READ)
 @cached("templates", vary="public")
 @bp.output(TemplateOut, description="The template, with its ETag.")
-@bp.doc(responses=READ_ONE)
+@bp.doc(operation_id="getTemplate", responses=READ_ONE)
 def get_template(templateid: uuid.UUID) -> object:
     """Get a template"""
     template = service.read_template(db.reads, templateid=templateid)
@@ -84,7 +92,7 @@ def get_template(templateid: uuid.UUID) -> object:
 @bp.auth_required(auth, roles=WRITE)
 @bp.input(TemplateCreate, arg_name="data")
 @bp.output(TemplateOut, description="The replaced template, with its new ETag.")
-@bp.doc(responses={**NOT_FOUND, **WRITE_ERRORS, **PRECONDITIONS})
+@bp.doc(operation_id="replaceTemplate", responses={**NOT_FOUND, **WRITE_ERRORS, **PRECONDITIONS})
 def replace_template(templateid: uuid.UUID, data: TemplateCreate) -> object:
     """Replace a template"""
     template = service.replace_template(
@@ -97,7 +105,7 @@ def replace_template(templateid: uuid.UUID, data: TemplateCreate) -> object:
 @bp.auth_required(auth, roles=WRITE)
 @bp.input(TemplateUpdate, arg_name="data")
 @bp.output(TemplateOut, description="The changed template, with its new ETag.")
-@bp.doc(responses={**NOT_FOUND, **WRITE_ERRORS, **PRECONDITIONS})
+@bp.doc(operation_id="updateTemplate", responses={**NOT_FOUND, **WRITE_ERRORS, **PRECONDITIONS})
 def update_template(templateid: uuid.UUID, data: TemplateUpdate) -> object:
     """Change some fields of a template"""
     template = service.update_template(
@@ -109,7 +117,7 @@ def update_template(templateid: uuid.UUID, data: TemplateUpdate) -> object:
 @bp.delete(f"/{ID}")
 @bp.auth_required(auth, roles=WRITE)
 @bp.output({}, status_code=204, description="The template is gone.")
-@bp.doc(responses={**NOT_FOUND, **PRECONDITIONS})
+@bp.doc(operation_id="deleteTemplate", responses={**NOT_FOUND, **PRECONDITIONS})
 def delete_template(templateid: uuid.UUID) -> object:
     """Delete a template"""
     service.delete_template(db.session, templateid=templateid, if_match=if_match())

@@ -19,7 +19,11 @@ from shelf.ops.schemas import Health, Info, Readiness
 
 __all__ = ["bp"]
 
-bp = APIBlueprint("ops", __name__, tag="Operations")
+bp = APIBlueprint(
+    "ops",
+    __name__,
+    tag={"name": "Operations", "description": "Runtime info, health, readiness, metrics."},
+)
 STARTED_AT = datetime.now(UTC)
 
 
@@ -30,6 +34,7 @@ def _settings() -> Settings:
 
 @bp.get("/")
 @bp.output(Info)
+@bp.doc(operation_id="getInfo")
 def info() -> object:
     """Runtime information"""
     settings = _settings()
@@ -56,6 +61,7 @@ def info() -> object:
 @bp.get("/health")
 @bp.get("/healthz")
 @bp.output(Health)
+@bp.doc(operation_id="getHealth")
 def health() -> object:
     """Liveness: the process answers; no dependency is touched"""
     return {"status": "ok"}
@@ -69,11 +75,12 @@ def health() -> object:
     "that READINESS_REQUIRES does not name fails (the instance still serves what it can).",
 )
 @bp.doc(
+    operation_id="getReadiness",
     responses={
         503: "Take this instance out of rotation: it is draining, or saturated (every database "
         "connection of its pool is in use while the database answers), or a dependency named "
         "in READINESS_REQUIRES fails. `details` says which."
-    }
+    },
 )
 def readiness() -> object:
     """Readiness: local trouble fails it; a failing dependency only degrades it"""
@@ -117,12 +124,13 @@ def _probes(settings: Settings) -> dict[str, Callable[[], object]]:
 
 @bp.get("/metrics")
 @bp.doc(
+    operation_id="getMetrics",
     responses={  # type: ignore[arg-type]
         200: {
             "description": "Prometheus text exposition format.",
             "content": {"text/plain": {"schema": {"type": "string"}}},
         }
-    }
+    },
 )
 def metrics() -> object:
     """Prometheus metrics"""

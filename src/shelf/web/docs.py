@@ -6,6 +6,7 @@ prefix. The UI assets are served from the package, so the docs need no outside n
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from apiflask import APIBlueprint, APIFlask
@@ -96,7 +97,10 @@ def redoc() -> tuple[str, dict[str, str]]:
 
 @api_index_bp.get("")
 @api_index_bp.output(ApiIndex, description="Links to the resources and the docs.")
-@api_index_bp.doc(responses={302: "A browser (Accept: text/html) is sent to the docs."})
+@api_index_bp.doc(
+    operation_id="getApiIndex",
+    responses={302: "A browser (Accept: text/html) is sent to the docs."},
+)
 def api_index() -> object:
     """API index"""
     settings = current_app.extensions["shelf.settings"]
@@ -218,7 +222,24 @@ def _process_spec(spec: Any) -> Any:
                     if not content:
                         response.pop("content")
     _link_created_items(spec.get("paths", {}), components)
+    _name_aliases(spec.get("paths", {}))
+    # A tag is listed once per blueprint; the API index's blueprint shares "Operations".
+    tags = {tag["name"]: tag for tag in reversed(spec.get("tags", []))}
+    spec["tags"] = [tags[name] for name in dict.fromkeys(tag["name"] for tag in spec["tags"])]
     return spec
+
+
+def _name_aliases(paths: dict[str, Any]) -> None:
+    """Operation ids are unique: of a view served at two paths (`/health` and `/healthz`), the
+    path its id names keeps it, and the other is named after its method and last segment
+    (`getHealthz`)."""
+    operations = [
+        (route, method, op) for route, path in paths.items() for method, op in path.items()
+    ]
+    ids = Counter(op.get("operationId") for _, _, op in operations)
+    for route, method, operation in operations:
+        if operation.get("operationId") and ids[operation["operationId"]] > 1:
+            operation["operationId"] = method + route.rstrip("/").rsplit("/", 1)[-1].title()
 
 
 def init_app(app: APIFlask) -> None:

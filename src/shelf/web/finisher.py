@@ -2,8 +2,8 @@
 
 Whatever a response needs once its view (or the cache) has answered goes here, so that a new
 concern reaches every answer: Cache-Control, the RateLimit-* headers, the ETag and the
-conditional answer (304). What every request needs, even one no route matched, is the
-envelope's (`shelf.web.envelope`).
+conditional answer (304), and no Content-Type on a 204. What every request needs, even one no
+route matched, is the envelope's (`shelf.web.envelope`).
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ def finish(
         # Shared caches may keep an anonymous read for CACHE_PUBLIC_MAX_AGE seconds.
         response.headers["Cache-Control"] = f"public, max-age={settings.cache_public_max_age}"
     add_headers(response, request_state.rate_limit)
+    if response.status_code == 204:  # no body, so no type for it (the view's JSON mimetype)
+        response.headers.remove("Content-Type")
     if environ["REQUEST_METHOD"] == "GET" and response.status_code == 200 and response.is_json:
         if "ETag" not in response.headers:
             response.add_etag()
