@@ -49,7 +49,11 @@ def create_app(settings: Settings | None = None) -> APIFlask:
         VALIDATION_ERROR_SCHEMA=problems.problem_schema(),
         HTTP_ERROR_SCHEMA=problems.problem_schema(),
         AUTO_SERVERS=False,
-        INFO={"description": "A library catalogue: books, with the full HTTP contract."},
+        INFO={
+            "description": "A library catalogue (books) and named text templates, with API "
+            "keys and scopes, rate limits, caching, ETags and cursor pagination: every list, "
+            "error and header as the operations below describe them."
+        },
     )
     app.extensions["shelf.settings"] = settings
     app.extensions["shelf.redis"] = make_redis(settings)

@@ -5,6 +5,7 @@ Validation is offline, against the schemas shipped in the kubernetes-validate pa
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -51,6 +52,26 @@ def test_every_object_is_valid_against_the_kubernetes_schemas(overlay: str) -> N
     assert {o["kind"] for o in objects} >= EXPECTED_KINDS
     for obj in objects:
         kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_an_overlays_image_is_the_one_every_pod_runs(overlay: str, tmp_path: Path) -> None:
+    # A copy of the manifests whose overlay names another tag: every container must run it.
+    shutil.copytree(ROOT / "deploy/k8s", tmp_path / "k8s")
+    kustomization = tmp_path / "k8s/overlays" / overlay / "kustomization.yaml"
+    config = yaml.safe_load(kustomization.read_text())
+    (image,) = config["images"]
+    image["newTag"] = "probe-4711"
+    kustomization.write_text(yaml.safe_dump(config))
+    result = run(tool("kubectl"), "kustomize", str(kustomization.parent))
+    assert result.returncode == 0, result.stderr
+    pods = [
+        doc["spec"]["template"]["spec"]
+        for doc in yaml.safe_load_all(result.stdout)
+        if doc and doc["kind"] in ("Deployment", "Job")
+    ]
+    images = {c["image"] for pod in pods for c in pod["containers"] + pod.get("initContainers", [])}
+    assert images == {f"{image['newName']}:probe-4711"}
 
 
 def test_the_secret_example_is_valid() -> None:
