@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 
 .PHONY: run dev test test-fast test-reliability lint audit drift hooks fmt migrate seed openapi bench clean
 
-run: $(VENV)/.synced migrate ## install, migrate, start the production server on :8080
+run: $(VENV)/.runtime migrate ## install the runtime dependencies, migrate, start the production server on :8080
 	$(BIN)/shelf serve
 
 dev: $(VENV)/.synced migrate ## start the reloading development server
@@ -41,13 +41,13 @@ hooks: $(VENV)/.synced ## run every pre-commit hook on the whole tree
 fmt: $(VENV)/.synced ## format the code and fix what ruff can
 	$(BIN)/ruff check --fix src tests bench && $(BIN)/ruff format src tests bench
 
-migrate: $(VENV)/.synced ## apply database migrations
+migrate: $(VENV)/.runtime ## apply database migrations
 	$(BIN)/shelf db upgrade
 
-seed: $(VENV)/.synced ## load the demo data
+seed: $(VENV)/.runtime ## load the demo data
 	$(BIN)/shelf seed
 
-openapi: $(VENV)/.synced ## print the OpenAPI document
+openapi: $(VENV)/.runtime ## print the OpenAPI document
 	$(BIN)/shelf openapi
 
 bench: $(VENV)/.synced ## load-test the production server; results in bench/results/
@@ -56,8 +56,16 @@ bench: $(VENV)/.synced ## load-test the production server; results in bench/resu
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*
 
-# The virtualenv, with uv inside it, synced to uv.lock whenever the lock changes.
-$(VENV)/.synced: pyproject.toml uv.lock
-	test -x $(BIN)/uv || ($(PYTHON) -m venv $(VENV) && $(BIN)/pip install -q uv==$(UV_VERSION))
-	$(BIN)/uv sync --frozen --python $(BIN)/python
+# The virtualenv, with uv inside it, synced to uv.lock whenever the lock changes: the runtime
+# dependencies alone for running the service (`.runtime`), the development tools as well for
+# testing, linting and benchmarks (`.synced`). `--inexact` leaves what the other installed.
+$(BIN)/uv:
+	$(PYTHON) -m venv $(VENV) && $(BIN)/pip install -q uv==$(UV_VERSION)
+
+$(VENV)/.runtime: pyproject.toml uv.lock | $(BIN)/uv
+	$(BIN)/uv sync --frozen --no-dev --inexact --python $(BIN)/python
 	touch $@
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(BIN)/uv
+	$(BIN)/uv sync --frozen --inexact --python $(BIN)/python
+	touch $@ $(VENV)/.runtime

@@ -44,3 +44,13 @@ def test_the_suite_passes_in_a_hostile_environment(repo_root: Path) -> None:
 def test_every_variable_settings_reads_is_scrubbed() -> None:
     assert {name.upper() for name in HOSTILE} <= SETTINGS_VARIABLES
     assert not SETTINGS_VARIABLES & {name.upper() for name in os.environ}
+
+
+def test_make_run_installs_the_runtime_dependencies_only(repo_root: Path) -> None:
+    # The development tools (pytest, linters, kubectl, hadolint...) come with `make test`.
+    plan = subprocess.run(
+        ["make", "-n", "-B", "run"], cwd=repo_root, capture_output=True, text=True, check=True
+    ).stdout
+    syncs = [line for line in plan.splitlines() if " sync " in line]
+    assert syncs, plan
+    assert all("--no-dev" in line for line in syncs), syncs
