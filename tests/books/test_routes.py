@@ -89,3 +89,14 @@ def test_invalid_values_are_422_naming_the_field(
     detail = body["details"][0]
     assert detail["issue"]
     assert detail["hint"]
+
+
+def test_a_deleted_books_id_and_etag_never_come_back(client: FlaskClient) -> None:
+    first = client.post(BOOKS, json=new_book())
+    gone = f"{BOOKS}/{first.get_json()['id']}"
+    assert client.delete(gone).status_code == 204
+    second = client.post(BOOKS, json=new_book())
+    assert second.get_json()["id"] != first.get_json()["id"]  # SQLite too: AUTOINCREMENT
+    assert second.headers["ETag"] != first.headers["ETag"]
+    again = client.get(second.headers["Location"], headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 200  # the old ETag matches nothing

@@ -49,4 +49,5 @@ class Book(Base):
             postgresql_using="gin",
             postgresql_ops={"author": "gin_trgm_ops"},
         ),
+        {"sqlite_autoincrement": True},  # ids are never reused (migration 0007)
     )

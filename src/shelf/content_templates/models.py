@@ -61,4 +61,5 @@ class Template(Base):
             postgresql_using="gin",
             postgresql_ops={"name": "gin_trgm_ops"},
         ),
+        {"sqlite_autoincrement": True},  # ids are never reused (migration 0007)
     )
