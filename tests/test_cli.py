@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from apiflask import APIFlask
 from click.testing import CliRunner, Result
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, make_url, select
 
 from shelf.app import create_app
 from shelf.books.models import Book
@@ -191,3 +192,27 @@ def test_replicas_migrating_at_once_all_succeed() -> None:
             _, errors = upgrade.communicate(timeout=60)
             assert upgrade.returncode == 0, errors
         run(app_on(url), "db", "check")
+
+
+def test_a_database_that_does_not_exist_is_one_line_naming_it(postgresql_url: str) -> None:
+    url = make_url(postgresql_url).set(database="shelf_no_such_database")
+    missing = url.render_as_string(hide_password=False)
+    result = CliRunner().invoke(main, ["db", "upgrade"], env={"DATABASE_URL": missing})
+    assert result.exit_code == 1
+    (line,) = result.stderr.splitlines()
+    assert 'database "shelf_no_such_database" does not exist' in line
+    assert "DATABASE_URL" in line
+
+
+def test_a_port_in_use_is_one_line_naming_it(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "PORT": str(port)}
+        env |= {"HOST": "127.0.0.1"}
+        done = subprocess.run([SHELF, "serve"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    (line,) = done.stderr.splitlines()
+    assert f"cannot listen on 127.0.0.1:{port}" in line
+    assert "PORT" in line

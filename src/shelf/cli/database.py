@@ -12,6 +12,7 @@ import click
 from alembic import command
 from alembic.config import Config
 from flask.cli import AppGroup
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from shelf.extensions import db
@@ -55,6 +56,12 @@ def _alembic(action: str, *args: object, **kwargs: object) -> None:
         with db.engine.begin() as connection:
             config.attributes["connection"] = connection
             getattr(command, action)(config, *args, **kwargs)
+    except OperationalError as error:
+        # The database's own words, on one line: "database "x" does not exist", "connection
+        # refused"... and where it was looked for, without its password.
+        reason = " ".join(str(error.orig).split()) if error.orig else str(error)
+        where = url.render_as_string(hide_password=True)
+        raise click.ClickException(f"{reason} (DATABASE_URL is {where})") from error
     finally:
         alembic_log.setLevel(level)
         db.dispose()

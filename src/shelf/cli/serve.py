@@ -8,6 +8,7 @@ import time, to decide whether the server's workers share their metrics through 
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 from pathlib import Path
 
@@ -26,6 +27,7 @@ __all__ = ["prepare_metrics_dir", "serve"]
 def serve(info: ScriptInfo, dev: bool) -> None:
     """Start the HTTP server (granian, or SERVER=gunicorn; workers from WEB_CONCURRENCY)."""
     settings = load_settings()
+    _check_the_port_is_free(settings.host, settings.port)
     if dev:
         # Flask's `app.run` does nothing under its CLI, so start the server as its `run` does.
         app = info.load_app()
@@ -56,3 +58,18 @@ def prepare_metrics_dir() -> None:
     Path(folder).mkdir(parents=True, exist_ok=True)
     for stale in Path(folder).glob("*.db"):
         stale.unlink(missing_ok=True)
+
+
+def _check_the_port_is_free(host: str, port: int) -> None:
+    """One line naming the port and the setting when something already listens there, rather
+    than the server's traceback from each worker."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise click.ClickException(
+                f"cannot listen on {host}:{port}: {error.strerror}; stop what uses the port, "
+                "or set PORT (or HOST) to another"
+            ) from error
