@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 from typing import Any
 
@@ -34,8 +35,8 @@ def granian_options(settings: Settings) -> dict[str, Any]:
         "port": settings.port,
         "workers": settings.web_concurrency,
         # All threads but one may wait on the database (the bulkhead, shelf.core.bulkhead), so
-        # one is left for liveness and cache hits when the database hangs. One thread measured
-        # a little better p99 on database reads, but then a hung database held every worker.
+        # one is left for liveness and cache hits when the database hangs (README: "The `shelf`
+        # command").
         "blocking_threads": settings.web_threads,
         "websockets": False,
         "respawn_failed_workers": True,  # as gunicorn does
@@ -63,14 +64,14 @@ class DrainingGranian(MPServer):
             super().signal_handler_interrupt()  # type: ignore[no-untyped-call]
             return
         ops_service.draining.value = 1
-        self.log_drain()
+        self.log_drain(signal.Signals(args[0]).name if args else "a stop signal")
         timer = threading.Timer(self.drain_seconds, super().signal_handler_interrupt)
         timer.daemon = True
         timer.start()
 
-    def log_drain(self) -> None:
+    def log_drain(self, received: str) -> None:
         granian_logger.info(
-            f"SIGTERM: draining for {self.drain_seconds:.1f} s before a graceful stop"
+            f"{received}: draining for {self.drain_seconds:.1f} s before a graceful stop"
         )
 
     # Worker processes that are gone leave their metric files to the multiprocess collector.
