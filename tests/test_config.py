@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -126,3 +127,10 @@ def test_env_example_documents_every_variable(repo_root: Path) -> None:
         alias = field.validation_alias
         expected |= set(alias.choices) if isinstance(alias, AliasChoices) else {name.upper()}
     assert expected - documented == set()
+
+
+def test_without_redis_one_process_shares_the_cache_and_the_limits() -> None:
+    # Separate processes would each cache and count on their own: `make run` runs one.
+    assert settings().web_concurrency == 1
+    assert settings(redis_url="redis://127.0.0.1:6379/0").web_concurrency == (os.cpu_count() or 1)
+    assert settings(web_concurrency=3).web_concurrency == 3  # as asked, with or without Redis

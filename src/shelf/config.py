@@ -85,7 +85,9 @@ class Settings(BaseSettings):
     require_if_match: bool = False
 
     server: Literal["granian", "gunicorn"] = "granian"
-    web_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
+    # 0: one worker per CPU with Redis; without it one, whose threads share the in-process cache
+    # and rate-limit counters (separate processes would each count and cache on their own).
+    web_concurrency: int = Field(0, ge=0, le=64)
     web_threads: int = Field(2, ge=1, le=64)
     worker_timeout: int = Field(30, ge=1)
     graceful_timeout: int = Field(30, ge=1)
@@ -159,6 +161,8 @@ class Settings(BaseSettings):
             self.redis_url = f"redis://{auth}{self.redis_host}:{self.redis_port}/{self.redis_db}"
         if self.redis_url is not None and not self.redis_url.startswith(REDIS_SCHEMES):
             raise ValueError("REDIS_URL: must start with redis://, rediss:// or unix://")
+        if self.web_concurrency == 0:
+            self.web_concurrency = (os.cpu_count() or 1) if self.redis_url else 1
         if "redis" in self.readiness_requires and self.redis_url is None:
             raise ValueError("READINESS_REQUIRES: names redis, but REDIS_URL is not set")
         if self.db_connect_timeout * 1000 > self.db_statement_timeout_ms:
