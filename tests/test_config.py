@@ -102,7 +102,7 @@ def test_production_accepts_a_real_secret() -> None:
     ("variable", "value"),
     [
         ("PORT", "abc"),
-        ("APP_ENV", "prod"),
+        ("APP_ENV", "qa"),  # prod, dev and stage are understood
         ("DATABASE_URL", "not a url"),
         ("DATABASE_URL", "mysql://u@h/db"),
         ("DATABASE_URL", "foo://x"),
@@ -134,3 +134,21 @@ def test_without_redis_one_process_shares_the_cache_and_the_limits() -> None:
     assert settings().web_concurrency == 1
     assert settings(redis_url="redis://127.0.0.1:6379/0").web_concurrency == (os.cpu_count() or 1)
     assert settings(web_concurrency=3).web_concurrency == 3  # as asked, with or without Redis
+
+
+@pytest.mark.parametrize(
+    ("given", "meant"),
+    [("dev", "development"), ("stage", "staging"), ("prod", "production"), ("Staging", "staging")],
+)
+def test_the_platforms_short_environment_names_are_understood(given: str, meant: str) -> None:
+    secret = "s" * 40  # production asks for a real one
+    assert settings(app_env=given, secret_key=secret).app_env == meant
+
+
+def test_the_older_template_services_spellings_are_understood() -> None:
+    # Its .env: DB_ENGINE=pg and the DB_* parts; LOG_LEVEL in any case.
+    older = settings(
+        db_engine="pg", db_user="root", db_host="localhost", db_name="mypkg", log_level="info"
+    )
+    assert older.database_url == "postgresql+psycopg://root@localhost:5432/mypkg"
+    assert older.log_level == "INFO"

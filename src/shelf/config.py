@@ -30,6 +30,15 @@ SUPPORTED_DATABASES = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
+ENVIRONMENT_NAMES = {
+    "dev": "development",
+    "stage": "staging",
+    "prod": "production",
+    "testing": "test",
+}
+ENGINE_NAMES = dict.fromkeys(("pg", "postgres", "pgsql", "psql"), "postgresql")
+
+
 class Settings(BaseSettings):
     """Every setting the service reads; see `.env.example` for the documented list."""
 
@@ -94,6 +103,27 @@ class Settings(BaseSettings):
     shutdown_drain_seconds: float = Field(2.0, ge=0, le=60)
     readiness_timeout: float = Field(2.0, gt=0, le=2.0)
     readiness_requires: Annotated[list[Literal["database", "redis"]], NoDecode] = []
+
+    @field_validator("app_env", mode="before")
+    @classmethod
+    def _known_environment_names(cls, value: object) -> object:
+        # The short names other platforms use (dev, stage, prod), in any case.
+        if isinstance(value, str):
+            return ENVIRONMENT_NAMES.get(value.strip().lower(), value.strip().lower())
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("db_engine", mode="before")
+    @classmethod
+    def _known_engine_names(cls, value: object) -> object:
+        # DB_ENGINE=pg, as the older template service's .env has it.
+        if isinstance(value, str):
+            return ENGINE_NAMES.get(value.strip().lower(), value.strip())
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod
