@@ -10,8 +10,10 @@ import pytest
 from click.testing import CliRunner
 from pydantic import AliasChoices, ValidationError
 
+from shelf.app import create_app
 from shelf.cli import main
-from shelf.config import Settings, describe_error
+from shelf.config import Settings, describe_error, ignored_variables
+from tests.support.factories import make_settings
 
 
 def settings(**values: object) -> Settings:
@@ -152,3 +154,16 @@ def test_the_older_template_services_spellings_are_understood() -> None:
     )
     assert older.database_url == "postgresql+psycopg://root@localhost:5432/mypkg"
     assert older.log_level == "INFO"
+
+
+def test_the_older_services_unused_variables_are_named_at_start_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("FLASK_ENV=development\nPROMETHEUS_ENABLED=False\n")
+    monkeypatch.setenv("AWS_REGION", "eu-south-2")
+    assert set(ignored_variables()) == {"FLASK_ENV", "PROMETHEUS_ENABLED", "AWS_REGION"}
+    create_app(make_settings())
+    shown = capsys.readouterr().out
+    for name in ("FLASK_ENV", "PROMETHEUS_ENABLED", "AWS_REGION"):
+        assert f"{name} is set but ignored" in shown

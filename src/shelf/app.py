@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from apiflask import APIFlask
 from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shelf.auth import schemes
 from shelf.books.routes import bp as books_bp
-from shelf.config import Settings
+from shelf.config import Settings, ignored_variables
 from shelf.content_templates.routes import bp as templates_bp
 from shelf.core.db import (
     bulkhead,
@@ -27,6 +29,8 @@ from shelf.web.application import LazyCookieSessions, OrjsonProvider, ShelfFlask
 from shelf.web.envelope import RequestEnvelope
 
 __all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> APIFlask:
@@ -61,6 +65,8 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     # for one socket timeout at most, not one per Redis user.
     app.extensions["shelf.redis_backoff"] = RedisBackoff()
     configure_logging(settings.log_level)
+    for name, why in ignored_variables().items():
+        log.warning("%s is set but ignored: %s", name, why)
 
     # Hooks run in this order before a view: body rules, who is calling, rate limits, the 401
     # for credentials that match no one.
