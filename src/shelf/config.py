@@ -103,6 +103,7 @@ class Settings(BaseSettings):
     graceful_timeout: int = Field(30, ge=1)
     shutdown_drain_seconds: float = Field(2.0, ge=0, le=60)
     readiness_timeout: float = Field(2.0, gt=0, le=2.0)
+    legacy_redis_apikeys: bool = False  # honour keys the older service still writes to sec_apikeys
     readiness_requires: Annotated[list[Literal["database", "redis"]], NoDecode] = []
 
     @field_validator("app_env", mode="before")

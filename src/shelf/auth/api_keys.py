@@ -30,7 +30,9 @@ from shelf.core.principal import SCOPES, Principal
 __all__ = [
     "KEY_PREFIX",
     "LEGACY_HASH",
+    "LEGACY_SCOPES",
     "IssuedKey",
+    "LegacyLookup",
     "clear_key_cache",
     "create_key",
     "import_redis_keys",
@@ -43,10 +45,15 @@ __all__ = [
 
 KEY_PREFIX = "shelf_"
 LEGACY_HASH = "sec_apikeys"
+LEGACY_SCOPES = ("templates:read", "templates:write")  # what the older service's keys could do
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 KEY_CACHE_SECONDS = 1.0  # a revoked key stops working within this long on every worker
 _key_cache: TTLCache[str, Principal | None] = TTLCache(maxsize=100_000, ttl=KEY_CACHE_SECONDS)
 _key_cache_lock = threading.Lock()
+
+
+# The owner an older deployment's Redis hash names for a secret, or None.
+LegacyLookup = Callable[[str], str | None]
 
 
 @dataclass(frozen=True)
@@ -109,10 +116,22 @@ def revoke_key(session: Session, *, key_id: int) -> ApiKey:
     return key
 
 
-def verify_key(session: Session, *, secret: str, now: datetime | None = None) -> Principal | None:
-    """The principal a presented key stands for, or None when unknown, expired or revoked."""
+def verify_key(
+    session: Session,
+    *,
+    secret: str,
+    now: datetime | None = None,
+    legacy: LegacyLookup | None = None,
+) -> Principal | None:
+    """The principal a presented key stands for, or None when unknown, expired or revoked.
+
+    With `legacy`, a key this database does not know is looked up in the older deployment's
+    Redis hash, and imported on its first use (hashed, as `import_redis_keys` does)."""
     now = now or utcnow()
     key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest(secret)))
+    if key is None and legacy is not None and (owner := legacy(secret)) is not None:
+        key = _imported(secret, owner or "imported", list(LEGACY_SCOPES))
+        session.add(key)
     expired = key is not None and key.expires_at is not None and key.expires_at <= now
     if key is None or key.revoked_at is not None or expired:
         session.rollback()  # ends the read, which on SQLite holds the write lock
@@ -129,7 +148,9 @@ def verify_key(session: Session, *, secret: str, now: datetime | None = None) ->
     return principal
 
 
-def principal_for_key(secret: str, *, open_session: Callable[[], Session]) -> Principal | None:
+def principal_for_key(
+    secret: str, *, open_session: Callable[[], Session], legacy: LegacyLookup | None = None
+) -> Principal | None:
     """`verify_key`, remembered for KEY_CACHE_SECONDS: most requests skip the database.
 
     `open_session` is called only when the database must be asked: most requests need no
@@ -143,7 +164,7 @@ def principal_for_key(secret: str, *, open_session: Callable[[], Session]) -> Pr
     def verify() -> Principal | None:
         session = open_session()
         try:
-            return verify_key(session, secret=secret)
+            return verify_key(session, secret=secret, legacy=legacy)
         except DBAPIError:
             session.rollback()  # a failed transaction must end before the session is used again
             raise
@@ -174,10 +195,12 @@ def import_redis_keys(
         if session.scalar(select(ApiKey.id).where(ApiKey.key_hash == digest(secret))):
             skipped += 1
             continue
-        session.add(
-            # An old key has no public prefix: show only a few characters of the secret.
-            ApiKey(prefix=secret[:4], key_hash=digest(secret), owner=owner, scopes=" ".join(scopes))
-        )
+        session.add(_imported(secret, owner, scopes))
         imported += 1
     session.commit()
     return imported, skipped
+
+
+def _imported(secret: str, owner: str, scopes: list[str]) -> ApiKey:
+    # An old key has no public prefix: show only a few characters of the secret.
+    return ApiKey(prefix=secret[:4], key_hash=digest(secret), owner=owner, scopes=" ".join(scopes))

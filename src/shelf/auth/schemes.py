@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from apiflask import APIFlask, APIKeyHeaderAuth, HTTPError
-from flask import Response, request
+from flask import Response, current_app, request
+from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
 from shelf.auth import api_keys
@@ -66,8 +67,27 @@ def _identify() -> None:
     secret = request.headers.get(API_KEY_HEADER)
     if secret:
         request_state = state.current()
-        request_state.principal = api_keys.principal_for_key(secret, open_session=_session)
+        legacy = (
+            _legacy_owner if current_app.extensions["shelf.settings"].legacy_redis_apikeys else None
+        )
+        request_state.principal = api_keys.principal_for_key(
+            secret, open_session=_session, legacy=legacy
+        )
         request_state.unknown_credentials = request_state.principal is None
+
+
+def _legacy_owner(secret: str) -> str | None:
+    """The owner the older deployment's Redis hash names for `secret` (LEGACY_REDIS_APIKEYS)."""
+    redis = current_app.extensions["shelf.redis"]
+    if redis is None:
+        return None
+    try:
+        owner = redis.hget(api_keys.LEGACY_HASH, secret)
+    except RedisError:  # the hash is a fallback: while Redis fails, the key is unknown
+        return None
+    if owner is None:
+        return None
+    return owner.decode(errors="replace") if isinstance(owner, bytes) else str(owner)
 
 
 def _refuse_unknown_credentials() -> None:
