@@ -6,6 +6,7 @@ import pytest
 from apiflask import APIFlask
 from flask.testing import FlaskClient
 from pydantic import ValidationError
+from sqlalchemy import make_url
 from sqlalchemy.pool import QueuePool
 
 from shelf.app import create_app
@@ -180,3 +181,17 @@ def test_unknown_methods_share_one_metrics_label(client: FlaskClient) -> None:
     text = client.get("/metrics").get_data(as_text=True)
     assert "BREW" not in text
     assert "WHEN" not in text
+
+
+def test_readiness_tells_an_error_the_database_answered_from_no_answer(
+    postgresql_url: str,
+) -> None:
+    # A database that does not exist answers at once, with an error: it did not hang.
+    missing = make_url(postgresql_url).set(database="shelf_no_such_database")
+    app = create_app(make_settings(database_url=missing.render_as_string(hide_password=False)))
+    check = app.test_client().get("/readiness").get_json()["checks"]["database"]
+    assert check["status"] == "failing"
+    assert check["error"] == "answered with an error: OperationalError (see the log)"
+    assert "shelf_no_such_database" not in check["error"]  # the log has the database's words
+    with app.app_context():
+        db.dispose()

@@ -45,6 +45,12 @@ class Health(BaseModel):
 class Check(BaseModel):
     status: Literal["ok", "failing"] = Field(examples=["ok"])
     latency_ms: float = Field(examples=[0.8])
+    error: str | None = Field(
+        None,
+        description="Why it fails: no answer in time, or the answer was an error (whose words "
+        "are in the server's log, not here).",
+        examples=["no answer within 2.0 s"],
+    )
 
 
 class Readiness(BaseModel):
@@ -57,7 +63,11 @@ class Readiness(BaseModel):
                     "status": "degraded",
                     "checks": {
                         "database": {"status": "ok", "latency_ms": 0.8},
-                        "redis": {"status": "failing", "latency_ms": 500.4},
+                        "redis": {
+                            "status": "failing",
+                            "latency_ms": 500.4,
+                            "error": "answered with an error: ConnectionError (see the log)",
+                        },
                     },
                     "required": [],
                 }

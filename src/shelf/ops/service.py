@@ -7,6 +7,7 @@ fast 503s) into a total one. A dependency named in READINESS_REQUIRES fails it t
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +30,8 @@ __all__ = [
     "saturated_pools",
 ]
 
+log = logging.getLogger(__name__)
+
 # Set by the production server's master on SIGTERM; shared with its forked workers.
 draining = multiprocessing.Value("b", 0, lock=False)
 _checks = ThreadPoolExecutor(max_workers=4, thread_name_prefix="readiness")
@@ -41,24 +44,34 @@ def run_checks(probes: Mapping[str, Callable[[], object]], timeout: float) -> di
     orchestrator's probe gives up after its own timeout, which would fail readiness).
     """
     started = time.perf_counter()
-    running = {name: _checks.submit(_timed, probe) for name, probe in probes.items()}
+    running = {name: _checks.submit(_timed, name, probe) for name, probe in probes.items()}
     wait(running.values(), timeout=timeout)
-    return {name: _outcome(future, started) for name, future in running.items()}
+    return {name: _outcome(future, started, timeout) for name, future in running.items()}
 
 
-def _timed(probe: Callable[[], object]) -> Check:
+def _timed(name: str, probe: Callable[[], object]) -> Check:
     started = time.perf_counter()
     try:
         probe()
-    except Exception:
-        return Check(status="failing", latency_ms=_ms_since(started))
+    except Exception as error:
+        # The dependency's own words can name hosts and databases: the log has them, the
+        # public answer only their kind.
+        log.warning("readiness: %s answered with an error: %s", name, " ".join(str(error).split()))
+        kind = type(error).__name__
+        return Check(
+            status="failing",
+            latency_ms=_ms_since(started),
+            error=f"answered with an error: {kind} (see the log)",
+        )
     return Check(status="ok", latency_ms=_ms_since(started))
 
 
-def _outcome(future: Future[Check], started: float) -> Check:
+def _outcome(future: Future[Check], started: float, timeout: float) -> Check:
     if future.done():
         return future.result()
-    return Check(status="failing", latency_ms=_ms_since(started))  # past the deadline
+    return Check(  # past the deadline
+        status="failing", latency_ms=_ms_since(started), error=f"no answer within {timeout:g} s"
+    )
 
 
 def _ms_since(started: float) -> float:
