@@ -42,12 +42,14 @@ class Book(Base):
             "title",
             postgresql_using="gin",
             postgresql_ops={"title": "gin_trgm_ops"},
+            postgresql_with={"fastupdate": "off"},  # no pending list to read (migration 0008)
         ),
         Index(
             "ix_books_author_trgm",
             "author",
             postgresql_using="gin",
             postgresql_ops={"author": "gin_trgm_ops"},
+            postgresql_with={"fastupdate": "off"},  # no pending list to read (migration 0008)
         ),
         {"sqlite_autoincrement": True},  # ids are never reused (migration 0007)
     )

@@ -60,6 +60,7 @@ class Template(Base):
             "name",
             postgresql_using="gin",
             postgresql_ops={"name": "gin_trgm_ops"},
+            postgresql_with={"fastupdate": "off"},  # no pending list to read (migration 0008)
         ),
         {"sqlite_autoincrement": True},  # ids are never reused (migration 0007)
     )
