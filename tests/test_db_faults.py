@@ -3,9 +3,11 @@ deadline, a lost connection costs no read, and a write on one fails cleanly."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 from apiflask import APIFlask
@@ -135,6 +137,54 @@ def test_a_commit_or_an_error_from_the_database_leaves_no_question_pending(app: 
     assert client.post("/api/v1/books", json=book).status_code == 201  # ends with a commit
     assert statement_deadline.unanswered_since() is None
     assert client.post("/api/v1/books", json=book).status_code == 409  # the database refused it
+    assert statement_deadline.unanswered_since() is None
+
+
+class _Waiting:
+    """A driver connection with a command in flight, on one end of a socket pair."""
+
+    def __init__(self) -> None:
+        self.ends = socket.socketpair()
+        self.pgconn = SimpleNamespace(
+            transaction_status=statement_deadline.ACTIVE, socket=self.ends[0].fileno()
+        )
+
+    def close(self) -> None:
+        statement_deadline.done(self)
+        for end in self.ends:
+            end.close()
+
+
+def test_an_answer_to_another_question_leaves_the_waiting_one_owed(app: APIFlask) -> None:
+    # While a database freezes, a backend not yet stopped may answer after the question that
+    # now waits was asked: the database has been silent since that answer, and owes one.
+    waiting = _Waiting()
+    statement_deadline.expect(waiting, 60)
+    try:
+        assert app.test_client().get("/api/v1/books/999999").status_code == 404
+        assert statement_deadline.unanswered_since() == statement_deadline.last_answer()
+    finally:
+        waiting.close()
+    assert statement_deadline.unanswered_since() is None
+
+
+def test_a_question_cut_off_stays_owed_until_the_database_answers(app: APIFlask) -> None:
+    waiting = _Waiting()
+    asked = time.monotonic()
+    statement_deadline.expect(waiting, 0.0)
+    try:
+        for _ in range(100):  # the watchdog cuts it within a tick
+            if statement_deadline.cut_by_deadline():
+                break
+            time.sleep(0.01)
+        else:
+            raise AssertionError("the watchdog did not cut a connection past its deadline")
+        silent_since = statement_deadline.unanswered_since()
+        assert silent_since is not None
+        assert silent_since <= asked + 0.01
+    finally:
+        waiting.close()
+    assert app.test_client().get("/api/v1/books/999999").status_code == 404
     assert statement_deadline.unanswered_since() is None
 
 

@@ -42,19 +42,19 @@ log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.1  # how often the watchdog looks: a deadline is enforced this late at most
 
-# id(driver connection) -> (deadline, driver connection, id of the thread waiting on it)
-_busy: dict[int, tuple[float, Any, int]] = {}
+# id(driver connection) -> (deadline, driver connection, id of the thread waiting on it, when
+# it began to wait)
+_busy: dict[int, tuple[float, Any, int, float]] = {}
 _cut: set[int] = set()  # threads whose connection was cut and who have not seen the error yet
 _watchdog_pid = 0
 # When the database last answered a round trip or a connect, in any worker forked from this
 # process (the clock is the system's): a worker whose connections all wait on row locks sees
 # the others' answers, and knows the database is busy, not hung.
 _last_answer = multiprocessing.Value("d", time.monotonic(), lock=False)
-# When the first question (a statement or a connect) since that answer was asked, or a moment
-# before the answer when none was. A cut or a failed connect is no answer, so this outlives them;
-# an error the database sends back is one. Commits and rollbacks, which no event follows, ask
-# nothing here: a statement goes before each.
-_first_question = multiprocessing.Value("d", 0.0, lock=False)
+_connecting: dict[int, float] = {}  # thread id -> when it began to connect
+# The oldest question that ended with no answer (its connection cut, or a connect that failed)
+# and when it ended: the database owes that answer until it answers anything again.
+_lost: tuple[float, float] | None = None
 ACTIVE = TransactionStatus.ACTIVE  # a command is in flight
 
 
@@ -64,11 +64,8 @@ class DeadlineExceededError(OperationalError):
 
 def expect(driver_connection: Any, seconds: float) -> None:
     """Note that this thread now waits on `driver_connection`, for `seconds` at most."""
-    _busy[id(driver_connection)] = (
-        time.monotonic() + seconds,
-        driver_connection,
-        threading.get_ident(),
-    )
+    now = time.monotonic()
+    _busy[id(driver_connection)] = (now + seconds, driver_connection, threading.get_ident(), now)
 
 
 def done(driver_connection: Any) -> None:
@@ -84,15 +81,45 @@ def last_answer() -> float:
 
 
 def unanswered_since() -> float | None:
-    """When (monotonic) the database was first asked something it has not answered since, or
-    None when it answered everything it was asked."""
-    asked = float(_first_question.value)
-    return asked if asked > _last_answer.value else None
+    """Since when (monotonic) the database has owed this process an answer and given none, or
+    None when it owes nothing: since the oldest question it has not answered (a command in
+    flight on a connection, a connect, or one of these cut off), or since its last answer to
+    anyone if that came later. Not since the first question after its last answer: while a
+    database freezes, a backend not yet stopped may answer a question asked before another
+    that now waits, and nothing may be asked after it."""
+    answered = float(_last_answer.value)
+    asked = [
+        since
+        for _, connection, _, since in list(_busy.values())
+        if getattr(getattr(connection, "pgconn", None), "transaction_status", None) == ACTIVE
+    ]
+    asked.extend(list(_connecting.values()))
+    lost = _lost
+    if lost is not None and lost[1] > answered:
+        asked.append(lost[0])
+    return max(min(asked), answered) if asked else None
 
 
-def _asked(*args: Any) -> None:
-    if _first_question.value <= _last_answer.value:
-        _first_question.value = time.monotonic()
+def _answered(*args: Any) -> None:
+    _last_answer.value = time.monotonic()
+
+
+def _connect_begins(*args: Any) -> None:
+    _connecting[threading.get_ident()] = time.monotonic()
+
+
+def _connected(*args: Any) -> None:
+    _connecting.pop(threading.get_ident(), None)
+    _answered()
+
+
+def _went_unanswered(asked: float) -> None:
+    """A question asked at `asked` ended with no answer: the database still owes it."""
+    global _lost
+    lost = _lost
+    if lost is not None and lost[1] > _last_answer.value:
+        asked = min(asked, lost[0])
+    _lost = (asked, time.monotonic())
 
 
 def cut_by_deadline() -> bool:
@@ -110,20 +137,16 @@ def watch(engine: Engine, seconds: float, *, autocommit: bool = False) -> None:
     _start_watchdog()
 
     def before_statement(conn: Any, cursor: Any, *args: Any) -> None:
-        _asked()
         expect(cursor.connection, seconds)
-
-    def answered(*args: Any) -> None:
-        _last_answer.value = time.monotonic()
 
     def before_commit_or_rollback(conn: Any) -> None:
         if not (conn.invalidated or conn.closed):
             expect(conn.connection.driver_connection, seconds)
 
     event.listen(engine, "before_cursor_execute", before_statement)
-    event.listen(engine, "after_cursor_execute", answered)
-    event.listen(engine, "do_connect", _asked)
-    event.listen(engine, "connect", answered)
+    event.listen(engine, "after_cursor_execute", _answered)
+    event.listen(engine, "do_connect", _connect_begins)
+    event.listen(engine, "connect", _connected)
     if not autocommit:
         event.listen(engine, "commit", before_commit_or_rollback)
         event.listen(engine, "rollback", before_commit_or_rollback)
@@ -131,9 +154,12 @@ def watch(engine: Engine, seconds: float, *, autocommit: bool = False) -> None:
 
 
 def _name_the_cut(context: ExceptionContext) -> OperationalError | None:
+    connecting_since = _connecting.pop(threading.get_ident(), None)
+    if getattr(context.original_exception, "sqlstate", None):  # the database's own error
+        _answered()
+    elif connecting_since is not None:  # a connect that failed
+        _went_unanswered(connecting_since)
     if not cut_by_deadline():
-        if getattr(context.original_exception, "sqlstate", None):  # the database's own error
-            _last_answer.value = time.monotonic()
         return None
     return DeadlineExceededError(
         context.statement,
@@ -150,6 +176,7 @@ def _start_watchdog() -> None:
         _watchdog_pid = os.getpid()
         _busy.clear()
         _cut.clear()
+        _connecting.clear()
         threading.Thread(target=_watch, name="db-deadline-watchdog", daemon=True).start()
 
 
@@ -173,7 +200,7 @@ def _watch() -> None:
 
 def _cut_overdue(now: float) -> None:
     for key, entry in _busy.copy().items():
-        deadline, connection, thread = entry
+        deadline, connection, thread, asked = entry
         pgconn = getattr(connection, "pgconn", None)  # None: not PostgreSQL, nothing to cut
         # Past its deadline but idle: its holder is busy elsewhere; nothing waits on the server.
         if deadline > now or pgconn is None or pgconn.transaction_status != ACTIVE:
@@ -181,6 +208,7 @@ def _cut_overdue(now: float) -> None:
         if _busy.get(key) is not entry:  # a new round trip began meanwhile
             continue
         _busy.pop(key, None)
+        _went_unanswered(asked)
         _cut.add(thread)
         log.warning("a database round trip ran past its deadline: cutting its connection")
         # A duplicate descriptor: shutting it down ends the connection for both, and closing
