@@ -121,6 +121,16 @@ def test_swagger_ui_renders_the_books_operations(
     assert severe_console_messages(browser) == []
 
 
+def test_swagger_ui_names_the_server_by_its_address(
+    browser: webdriver.Chrome, forwarded_url: str
+) -> None:
+    browser.get(f"{forwarded_url}/docs")
+    servers = WebDriverWait(browser, 20).until(
+        lambda b: b.find_elements(By.CSS_SELECTOR, ".servers select option")
+    )
+    assert [option.text for option in servers] == [f"{forwarded_url} - This server"]
+
+
 # ReDoc's sidebar footer always links its maker's logo from a CDN; offline it is simply hidden.
 REDOC_BRANDING = "https://cdn.redoc.ly/redoc/logo-mini.svg -> 0"
 

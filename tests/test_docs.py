@@ -86,6 +86,7 @@ OPERATIONS = {
     "get /api/v1/books": ("Books", "listBooks"),
     "post /api/v1/books": ("Books", "createBook"),
     "get /api/v1/books/{book_id}": ("Books", "getBook"),
+    "get /api/v2/books/{book_id}": ("Books", "getBookV2"),
     "put /api/v1/books/{book_id}": ("Books", "replaceBook"),
     "patch /api/v1/books/{book_id}": ("Books", "updateBook"),
     "delete /api/v1/books/{book_id}": ("Books", "deleteBook"),

@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shelf.auth import schemes
 from shelf.books.routes import bp as books_bp
+from shelf.books.routes import v2 as books_v2_bp
 from shelf.config import Settings, ignored_variables
 from shelf.content_templates.routes import bp as templates_bp
 from shelf.core.db import (
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     with app.app_context():
         serialize_sqlite_writes(db.engine)
         watch_deadlines(settings, default=db.engine, reads=db.reads)
-    request_rules.init_app(app, settings.api_prefix)
+    request_rules.init_app(app, settings.api_prefixes)
     problems.init_app(app)
     schemes.init_app(app)
     limits.init_app(app, settings)
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> APIFlask:
         (docs.bp, None),
         (docs.api_index_bp, settings.api_prefix),
         (books_bp, f"{settings.api_prefix}/books"),
+        (books_v2_bp, f"{settings.version_prefix(2)}/books"),
         (templates_bp, f"{settings.api_prefix}/templates"),
     ):
         app.register_blueprint(blueprint, url_prefix=url_prefix)
@@ -99,7 +101,7 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     # WSGI layers, innermost first: the anonymous-hit shortcut (not with CORS on, where every
     # answer depends on Origin and Flask answers them all), ProxyFix, then the envelope.
     if settings.cache_enabled and not settings.cors_origins:
-        app.wsgi_app = CachedReadShortcut(app, settings.api_prefix)  # type: ignore[method-assign]
+        app.wsgi_app = CachedReadShortcut(app, settings.api_prefixes)  # type: ignore[method-assign]
     if settings.trusted_proxies:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)  # type: ignore[method-assign]

@@ -23,12 +23,21 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
-__all__ = ["DEFAULT_SECRET_KEY", "Settings", "describe_error", "ignored_variables"]
+__all__ = [
+    "API_VERSIONS",
+    "DEFAULT_SECRET_KEY",
+    "Settings",
+    "describe_error",
+    "ignored_variables",
+]
 
 DEFAULT_SECRET_KEY = "dev-secret-change-me"  # noqa: S105 - the value production refuses
 DEFAULT_SQLITE_PATH = Path("var") / "shelf.db"
 SUPPORTED_DATABASES = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+# The versions of the API: an operation changed in a way its clients would notice is served
+# anew in a later version, beside the one it replaces (README, "Changing an operation").
+API_VERSIONS = (1, 2)
 
 
 ENVIRONMENT_NAMES = {
@@ -158,6 +167,18 @@ class Settings(BaseSettings):
                 raise ValueError(f"{limit.strip()!r} is not a limit such as 30/minute") from exc
             limits[endpoint.strip()] = limit.strip()
         return limits
+
+    def version_prefix(self, version: int) -> str:
+        """Where version `version` of the API lives. API_PREFIX is version 1's; a later one
+        replaces its trailing /v1 (/api/v1 -> /api/v2), or follows it when it has none."""
+        if version == 1:
+            return self.api_prefix
+        return f"{self.api_prefix.removesuffix('/v1')}/v{version}"
+
+    @property
+    def api_prefixes(self) -> tuple[str, ...]:
+        """Where each version of the API lives (`API_VERSIONS`)."""
+        return tuple(self.version_prefix(version) for version in API_VERSIONS)
 
     @field_validator("api_prefix")
     @classmethod

@@ -1,13 +1,19 @@
-"""HTTP endpoints of the books resource. Reads are public; writes need `books:write`."""
+"""HTTP endpoints of the books resource. Reads are public; writes need `books:write`.
+
+`bp` serves version 1 of every operation; `v2` serves version 2 of those that changed (a book's
+authors are a list), and version 1's counterpart is `@retired` in its favour.
+"""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from apiflask import APIBlueprint
 from flask import url_for
 
 from shelf.auth.schemes import auth
 from shelf.books import service
-from shelf.books.schemas import BookCreate, BookOut, BookQuery, BookUpdate
+from shelf.books.schemas import BookCreate, BookOut, BookOutV2, BookQuery, BookUpdate
 from shelf.core.pagination import Page
 from shelf.extensions import db
 from shelf.web.caching import cached
@@ -21,16 +27,21 @@ from shelf.web.responses import (
     not_found,
     preconditions,
 )
+from shelf.web.retirement import retired
 
-__all__ = ["bp"]
+__all__ = ["bp", "v2"]
 
 bp = APIBlueprint(
     "books", __name__, tag={"name": "Books", "description": "The catalogue. Reads are public."}
 )
+v2 = APIBlueprint("books_v2", __name__, tag="Books")
 ID = "<int:book_id>"
 WRITE = ["books:write"]
 CANNOT_WRITE = forbidden("books:write")
 NOT_FOUND = not_found("book")
+# Version 2 shows a book's authors as a list.
+GET_BOOK_DEPRECATED = datetime(2026, 11, 30, tzinfo=UTC)
+GET_BOOK_SUNSET = datetime(2027, 12, 1, tzinfo=UTC)
 WRITE_ERRORS = {**CANNOT_WRITE, **BODY_ERRORS, 409: "Another book has this ISBN."}
 PRECONDITIONS = {**CANNOT_WRITE, **preconditions("book")}
 
@@ -58,6 +69,7 @@ def create_book(data: BookCreate) -> object:
 
 @bp.get(f"/{ID}")
 @cached("books", vary="public")
+@retired(successor="books_v2.get_book_v2", deprecated=GET_BOOK_DEPRECATED, sunset=GET_BOOK_SUNSET)
 @bp.output(BookOut, description="The book, with its ETag.")
 @bp.doc(operation_id="getBook", responses={**NOT_FOUND, **NOT_MODIFIED})
 def get_book(book_id: int) -> object:
@@ -96,3 +108,13 @@ def delete_book(book_id: int) -> object:
     """Delete a book"""
     service.delete_book(db.session, book_id=book_id, if_match=if_match())
     return ""
+
+
+@v2.get(f"/{ID}")
+@cached("books", vary="public")
+@v2.output(BookOutV2, description="The book, its authors a list, with its ETag.")
+@v2.doc(operation_id="getBookV2", responses={**NOT_FOUND, **NOT_MODIFIED})
+def get_book_v2(book_id: int) -> object:
+    """Get a book (version 2)"""
+    book = service.read_book(db.reads, book_id=book_id)
+    return BookOutV2.of(book), {"ETag": service.etag(book, api_version=2)}

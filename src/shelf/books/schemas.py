@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue
 from pydantic_core import PydanticCustomError
@@ -12,7 +12,15 @@ from pydantic_core import PydanticCustomError
 from shelf.core.fields import Description, Patch, Text, WholeNumber
 from shelf.core.pagination import PageQuery
 
-__all__ = ["BookCreate", "BookOut", "BookQuery", "BookUpdate", "normalise_isbn"]
+__all__ = [
+    "AUTHOR_SEPARATOR",
+    "BookCreate",
+    "BookOut",
+    "BookOutV2",
+    "BookQuery",
+    "BookUpdate",
+    "normalise_isbn",
+]
 
 ISBN_HINT = "Send an ISBN-10 or ISBN-13 with a valid check digit, e.g. 978-0-13-468599-1."
 
@@ -61,7 +69,15 @@ def _not_in_future(year: int) -> int:
 
 
 Title = Annotated[str, Text(300), Field(description="1-300 characters.")]
-Author = Annotated[str, Text(200), Field(description="1-200 characters.")]
+AUTHOR_SEPARATOR = ";"  # between the authors of one book, in version 1's `author`
+Author = Annotated[
+    str,
+    Text(200),
+    Field(
+        description="1-200 characters. Several authors are separated by semicolons "
+        "(Brian W. Kernighan; Dennis M. Ritchie); version 2 lists them."
+    ),
+]
 Words = Annotated[str, Text(200)]
 
 
@@ -158,6 +174,56 @@ class BookOut(BaseModel):
     copies: int
     created_at: datetime
     updated_at: datetime
+
+
+class BookOutV2(BaseModel):
+    """A book as version 2 of the API shows it: its authors are a list."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "title": "The C Programming Language",
+                    "authors": ["Brian W. Kernighan", "Dennis M. Ritchie"],
+                    "isbn": "9780131103627",
+                    "published_year": 1988,
+                    "description": "",
+                    "copies": 2,
+                    "created_at": "2026-01-01T12:00:00Z",
+                    "updated_at": "2026-01-01T12:00:00Z",
+                }
+            ]
+        },
+    )
+
+    id: int
+    title: str
+    authors: list[str] = Field(
+        description="Each author, in order: version 1's `author`, split at its semicolons."
+    )
+    isbn: str | None
+    published_year: int | None
+    description: str
+    copies: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, book: Any) -> BookOutV2:
+        """Version 2's view of a stored book (a row or a model)."""
+        authors = [name.strip() for name in book.author.split(AUTHOR_SEPARATOR) if name.strip()]
+        return cls(
+            id=book.id,
+            title=book.title,
+            authors=authors or [book.author],
+            isbn=book.isbn,
+            published_year=book.published_year,
+            description=book.description,
+            copies=book.copies,
+            created_at=book.created_at,
+            updated_at=book.updated_at,
+        )
 
 
 class BookQuery(PageQuery):

@@ -62,9 +62,12 @@ def _filter_statement(filters: frozenset[str]) -> Select[Book]:
     return statement
 
 
-def etag(book: Book | Row[Any]) -> str:
-    """A strong ETag that changes on every write."""
-    return f'"book-{book.id}-v{book.version}"'
+def etag(book: Book | Row[Any], *, api_version: int = 1) -> str:
+    """A strong ETag that changes on every write, and differs between the API versions'
+    representations of the same book."""
+    if api_version == 1:
+        return f'"book-{book.id}-v{book.version}"'
+    return f'"book-{book.id}-v{book.version}-api{api_version}"'
 
 
 def list_books(engine: Engine, *, query: BookQuery) -> Listing:

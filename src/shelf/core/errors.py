@@ -6,6 +6,7 @@
     ├── ForbiddenError           403 FORBIDDEN
     ├── NotFoundError            404 NOT_FOUND
     ├── ConflictError            409 CONFLICT
+    ├── GoneError                410 GONE
     ├── PreconditionFailedError  412 PRECONDITION_FAILED
     ├── ValidationFailedError    422 VALIDATION_FAILED
     ├── PreconditionRequiredError 428 PRECONDITION_REQUIRED
@@ -26,6 +27,7 @@ __all__ = [
     "ConflictError",
     "Detail",
     "ForbiddenError",
+    "GoneError",
     "NotFoundError",
     "PreconditionFailedError",
     "PreconditionRequiredError",
@@ -81,6 +83,10 @@ class NotFoundError(AppError):
 
 class ConflictError(AppError):
     status, code = 409, "CONFLICT"
+
+
+class GoneError(AppError):
+    status, code = 410, "GONE"
 
 
 class PreconditionFailedError(AppError):

@@ -35,17 +35,17 @@ StartResponse = Callable[..., Any]
 
 
 class CachedReadShortcut:
-    """WSGI middleware answering anonymous cache hits under `api_prefix` without Flask."""
+    """WSGI middleware answering anonymous cache hits under `api_prefixes` without Flask."""
 
-    def __init__(self, app: Flask, api_prefix: str) -> None:
+    def __init__(self, app: Flask, api_prefixes: tuple[str, ...]) -> None:
         self.app = app
         self.wsgi_app = app.wsgi_app
-        self.api_prefix = api_prefix
+        self.api_prefixes = api_prefixes
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if (
             environ["REQUEST_METHOD"] == "GET"
-            and is_api_path(environ.get("PATH_INFO", ""), self.api_prefix)
+            and is_api_path(environ.get("PATH_INFO", ""), self.api_prefixes)
             and not has_credentials(environ)
         ):
             response = self._cached_answer(environ)

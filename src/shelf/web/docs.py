@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from shelf.web.request_rules import is_api_path
+from shelf.web.retirement import RETIREMENT_HEADERS
 
 __all__ = ["api_index_bp", "bp", "init_app"]
 
@@ -196,12 +197,14 @@ def _link_created_items(paths: dict[str, Any], components: dict[str, Any]) -> No
 def _process_spec(spec: Any) -> Any:
     spec["servers"] = [{"url": ".", "description": "This server"}]
     components = spec.get("components", {}).get("schemas", {})
-    api_prefix = current_app.extensions["shelf.settings"].api_prefix
+    api_prefixes = current_app.extensions["shelf.settings"].api_prefixes
     for route, path in spec.get("paths", {}).items():
         for operation in path.values():
-            if is_api_path(route, api_prefix):
+            if is_api_path(route, api_prefixes):
                 for status, response in EVERY_API_OPERATION.items():
                     operation["responses"].setdefault(status, response)
+            if operation.get("deprecated"):
+                _document_retirement(operation)
             if "201" in operation["responses"]:
                 operation["responses"]["201"].setdefault("headers", {}).update(CREATED_LOCATION)
             if "requestBody" in operation:
@@ -227,6 +230,23 @@ def _process_spec(spec: Any) -> Any:
     tags = {tag["name"]: tag for tag in reversed(spec.get("tags", []))}
     spec["tags"] = [tags[name] for name in dict.fromkeys(tag["name"] for tag in spec["tags"])]
     return spec
+
+
+def _document_retirement(operation: dict[str, Any]) -> None:
+    """A retired operation's headers on what its view answers, and its 410 after the sunset
+    (checks made before the view, such as credentials and limits, answer without them)."""
+    for status, response in operation["responses"].items():
+        if status[0] == "2" or status in ("304", "404"):
+            response.setdefault("headers", {}).update(RETIREMENT_HEADERS)
+    operation["responses"].setdefault(
+        "410",
+        {
+            "description": "Past the Sunset date: the operation is retired; the Link header "
+            "gives its successor.",
+            "content": {ERROR_CONTENT: {"schema": {"$ref": "#/components/schemas/HTTPError"}}},
+            "headers": RETIREMENT_HEADERS,
+        },
+    )
 
 
 def _name_aliases(paths: dict[str, Any]) -> None:

@@ -1,6 +1,6 @@
 """Rate limiting of API requests: who is counted, the 429, and the RateLimit-* headers.
 
-Requests under API_PREFIX are counted (`request_rules.is_api_path`) per principal, or per
+Requests to the API (any version) are counted (`request_rules.is_api_path`) per principal, or per
 client address when anonymous; operational endpoints and the docs are not. The counting itself
 is `shelf.core.ratelimit`.
 """
@@ -26,8 +26,8 @@ from shelf.web.request_rules import is_api_path
 __all__ = ["add_headers", "check_endpoints", "init_app"]
 
 
-def _check(api_prefix: str) -> None:
-    if not is_api_path(request.path, api_prefix):
+def _check(api_prefixes: tuple[str, ...]) -> None:
+    if not is_api_path(request.path, api_prefixes):
         return
     request_state = state.current()
     # A request the anonymous-hit shortcut looked at was counted there, not counted twice.
@@ -72,8 +72,10 @@ def init_app(app: APIFlask, settings: Settings) -> RateLimiter:
     )
     app.extensions["shelf.limiter"] = limiter
 
+    api_prefixes = settings.api_prefixes
+
     def count_request() -> None:
-        _check(settings.api_prefix)
+        _check(api_prefixes)
 
     app.before_request(count_request)
     return limiter

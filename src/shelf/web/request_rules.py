@@ -6,6 +6,8 @@ MAX_CONTENT_LENGTH (415, 413, 422); a write may be required to carry If-Match (4
 
 from __future__ import annotations
 
+from functools import cache
+
 from apiflask import APIFlask
 from flask import Response, current_app, request
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
@@ -28,19 +30,25 @@ class UnsupportedMediaTypeError(AppError):
     status, code = 415, "UNSUPPORTED_MEDIA_TYPE"
 
 
-def is_api_path(path: str, api_prefix: str) -> bool:
-    """Whether `path` is the API's (under API_PREFIX), not operations' or the docs'.
+def is_api_path(path: str, api_prefixes: tuple[str, ...]) -> bool:
+    """Whether `path` is the API's (under a version's prefix, `Settings.api_prefixes`), not
+    operations' or the docs'.
 
     The one definition used by the body rules, the rate limits, the anonymous-hit shortcut and
     the OpenAPI document.
     """
-    return path == api_prefix or path.startswith(api_prefix + "/")
+    return path in api_prefixes or path.startswith(_below(api_prefixes))
 
 
-def _require_json_body(api_prefix: str) -> None:
+@cache
+def _below(api_prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f"{prefix}/" for prefix in api_prefixes)
+
+
+def _require_json_body(api_prefixes: tuple[str, ...]) -> None:
     if request.method not in BODY_METHODS or request.url_rule is None:
         return
-    if not is_api_path(request.path, api_prefix):
+    if not is_api_path(request.path, api_prefixes):
         return
     has_body = request.content_length or request.headers.get("Transfer-Encoding")
     if has_body and not request.is_json:
@@ -100,12 +108,12 @@ def refuse_empty_path_segments() -> None:
         raise NotFound()
 
 
-def init_app(app: APIFlask, api_prefix: str) -> None:
+def init_app(app: APIFlask, api_prefixes: tuple[str, ...]) -> None:
     """Refuse paths with empty segments, and check the bodies of API writes, before views run."""
     app.url_map.merge_slashes = False
 
     def require_json_body() -> None:
-        _require_json_body(api_prefix)
+        _require_json_body(api_prefixes)
 
     app.before_request(refuse_empty_path_segments)
     app.before_request(require_json_body)
