@@ -34,6 +34,7 @@ class Book(Base):
     __table_args__ = (
         Index("ix_books_title_id", "title", "id"),
         Index("ix_books_author_id", "author", "id"),
+        Index("ix_books_author_title_id", "author", "title", "id"),  # ?author=, by title
         Index("ix_books_published_year_id", "published_year", "id"),
         Index("ix_books_created_at_id", "created_at", "id"),
         # `q` (ILIKE '%q%') on PostgreSQL; SQLite has no trigram index.

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from shelf.books.models import Book
 from shelf.books.schemas import BookCreate, BookQuery, BookUpdate
 from shelf.core.concurrency import apply_changes, check_if_match, commit_or_raise
+from shelf.core.db import PLANNED_PER_VALUES
 from shelf.core.errors import ConflictError, NotFoundError
 from shelf.core.page_reads import paginate
 from shelf.core.pagination import Listing, contains
@@ -58,7 +59,7 @@ def _filter_statement(filters: frozenset[str]) -> Select[Book]:
         pattern: BindParameter[str] = bindparam("q")
         statement = statement.where(
             or_(Book.title.ilike(pattern, escape="\\"), Book.author.ilike(pattern, escape="\\"))
-        )
+        ).execution_options(**{PLANNED_PER_VALUES: True})  # how many match depends on the term
     return statement
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from shelf.content_templates.models import Template
 from shelf.content_templates.schemas import TemplateCreate, TemplateQuery, TemplateUpdate
 from shelf.core.concurrency import apply_changes, check_if_match, commit_or_raise
+from shelf.core.db import PLANNED_PER_VALUES
 from shelf.core.errors import NotFoundError
 from shelf.core.page_reads import paginate
 from shelf.core.pagination import Listing, contains
@@ -33,7 +34,9 @@ __all__ = [
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 BY_ID = select(Template.__table__).where(Template.__table__.c.templateid == bindparam("templateid"))
 ALL = select(Template)
-BY_NAME = ALL.where(Template.name.ilike(bindparam("q"), escape="\\"))
+BY_NAME = ALL.where(Template.name.ilike(bindparam("q"), escape="\\")).execution_options(
+    **{PLANNED_PER_VALUES: True}  # how many match depends on the term (`shelf.core.db`)
+)
 
 
 def _filtered(query: TemplateQuery) -> tuple[Select[Template], dict[str, Any]]:

@@ -27,6 +27,7 @@ from shelf.core import statement_deadline
 from shelf.core.bulkhead import Bulkhead, BulkheadPool
 
 __all__ = [
+    "PLANNED_PER_VALUES",
     "Base",
     "UTCDateTime",
     "bulkhead",
@@ -55,6 +56,14 @@ PING_DEADLINE_SECONDS = 1.0  # a server that takes longer to answer SELECT 1 is 
 # The client-side deadline comes this long after the server's statement_timeout, so that a
 # server that answers cancels a slow statement itself, leaving the connection usable.
 DEADLINE_MARGIN_SECONDS = 0.1
+
+
+# An execution option: PostgreSQL plans the statement for the values of each run, where psycopg
+# would prepare it after five runs and the server would then settle on one generic plan. For
+# filters whose best plan depends on the value sent: the generic plan of `title ILIKE $1 ORDER
+# BY title LIMIT 21` walks the whole title index (1.5 s on a million books) where the trigram
+# index finds the one match of a given term in 1 ms. Planning costs ~0.1 ms a run.
+PLANNED_PER_VALUES = "shelf_planned_per_values"
 
 
 class Base(DeclarativeBase):
@@ -185,6 +194,14 @@ def retry_if_lost(read: Callable[[], T]) -> T:
             raise
         log.info("a database connection was lost: reading again on a new one")
         return read()
+
+
+@event.listens_for(Engine, "do_execute")
+def _plan_per_values(cursor: Any, statement: str, parameters: Any, context: Any) -> bool | None:
+    if context.execution_options.get(PLANNED_PER_VALUES) and context.dialect.name == "postgresql":
+        cursor.execute(statement, parameters, prepare=False)
+        return True
+    return None  # SQLAlchemy runs it as usual
 
 
 @event.listens_for(Engine, "connect")
