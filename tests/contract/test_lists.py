@@ -48,6 +48,21 @@ def test_pages_have_links_and_a_link_header(listed: FlaskClient, resource: Resou
 
 
 @EVERY
+def test_a_listed_item_reads_as_the_item_alone(listed: FlaskClient, resource: Resource) -> None:
+    # A page's rows go to JSON as the database gives them; an item read alone goes through its
+    # schema: the two must not differ by a field, a type or a timestamp's format.
+    response = listed.get(f"{resource.path}?per_page=3")
+    raw = response.get_data(as_text=True)
+    items = response.get_json()["items"]
+    assert len(items) == 3
+    for item in items:
+        alone = listed.get(resource.item_path(item))
+        assert alone.status_code == 200
+        assert item == alone.get_json()
+        assert alone.get_data(as_text=True).strip("{}") in raw  # byte for byte, order included
+
+
+@EVERY
 def test_the_last_page_has_no_next(listed: FlaskClient, resource: Resource) -> None:
     body = listed.get(f"{resource.path}?per_page=2&page=3").get_json()
     assert len(body["items"]) == 1
