@@ -16,7 +16,15 @@ from typing import Any
 from cachetools import TTLCache
 from sqlalchemy import Connection, Engine, ScalarSelect, Select, func, select
 
-__all__ = ["COUNT_LIMIT", "ESTIMATE_SECONDS", "Filters", "bounded_count", "remembered", "total"]
+__all__ = [
+    "COUNT_LIMIT",
+    "ESTIMATE_SECONDS",
+    "Filters",
+    "bounded_count",
+    "count_bounded",
+    "remembered",
+    "total",
+]
 
 COUNT_LIMIT = 1_000  # rows counted exactly: at most ~2.5 ms of a 1M-row scan; all of them, 35 ms
 ESTIMATE_SECONDS = 10  # an estimate is approximate anyway: a shown total may lag this much
@@ -45,6 +53,15 @@ def bounded_count(statement: Select[Any]) -> ScalarSelect[int]:
     return select(func.count()).select_from(bounded).scalar_subquery()
 
 
+def count_bounded(connection: Connection, statement: Select[Any], params: dict[str, Any]) -> int:
+    """How many rows `statement` gives, counted up to COUNT_LIMIT + 1, in a round trip of its
+    own (run as `statement`'s execution options say)."""
+    counting = select(bounded_count(statement)).execution_options(
+        **statement.get_execution_options()
+    )
+    return connection.scalar(counting, params) or 0
+
+
 def total(
     connection: Connection,
     statement: Select[Any],
@@ -56,7 +73,7 @@ def total(
     from in `filters`) gives, and whether that is exact, from its bounded count (`counted`, or
     None to count now)."""
     if counted is None:
-        counted = connection.scalar(select(bounded_count(statement)), params) or 0
+        counted = count_bounded(connection, statement, params)
     if counted <= COUNT_LIMIT:
         return counted, True
     unordered = statement.order_by(None)

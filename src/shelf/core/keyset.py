@@ -21,7 +21,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, Row, and_, bindparam, false, inspect, or_
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Row,
+    and_,
+    bindparam,
+    false,
+    func,
+    inspect,
+    or_,
+)
 from sqlalchemy.orm import InstrumentedAttribute
 
 from shelf.core.errors import ValidationFailedError
@@ -50,9 +60,12 @@ class SortKey:
     nullable: bool
     kind: type
 
-    def clause(self) -> ColumnElement[Any]:
-        """The ORDER BY clause; NULLs where PostgreSQL's index keeps them."""
-        ordered = self.column.desc() if self.descending else self.column.asc()
+    def clause(self, *, indexed: bool = True) -> ColumnElement[Any]:
+        """The ORDER BY clause; NULLs where PostgreSQL's index keeps them. Not `indexed`: the
+        same order through an expression no index serves, so that the planner sorts the rows
+        it finds rather than walking the sort's index to find them."""
+        value = self.column if indexed else func.coalesce(self.column, self.column)
+        ordered = value.desc() if self.descending else value.asc()
         if not self.nullable:  # no NULLS clause: SQLite reads an index only without one
             return ordered
         return ordered.nulls_first() if self.descending else ordered.nulls_last()
@@ -76,9 +89,9 @@ def _key(column: InstrumentedAttribute[Any], descending: bool) -> SortKey:
     return SortKey(column, descending, bool(column.nullable), kind)
 
 
-def order_by(keys: Sequence[SortKey]) -> list[ColumnElement[Any]]:
-    """ORDER BY clauses for `keys`."""
-    return [key.clause() for key in keys]
+def order_by(keys: Sequence[SortKey], *, indexed: bool = True) -> list[ColumnElement[Any]]:
+    """ORDER BY clauses for `keys` (`SortKey.clause`)."""
+    return [key.clause(indexed=indexed) for key in keys]
 
 
 def cursor_of(row: Row[Any], keys: Sequence[SortKey], sort: str, page: int) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, bindparam
 
 from shelf.core import counting, keyset
+from shelf.core.db import PLANNED_PER_VALUES
 from shelf.core.pagination import MAX_DEPTH, Listing, PageQuery, invalid, query_pairs
 
 __all__ = ["paginate"]
@@ -35,12 +36,21 @@ def paginate(
     filters = [p for p in query_pairs(query) if p[0] not in ("page", "per_page", "cursor", "sort")]
     estimate = counting.remembered(connection, statement, filters)
     counts = estimate is None  # then the page's statement counts the list too: one round trip
+    counted, indexed = None, True
+    if counts and _is_search(connection, statement):
+        # How many a search matches decides how to read them, and the planner cannot know it
+        # (its guess for `%term%` is the same for a term in one title as for one in half of
+        # them). A few: find them all through the search index and sort them (~1 ms); walking
+        # the sort's index instead read all 1,000,000 books to find one (1.6 s). Many: the
+        # walk finds a page of them at once. So a search counts first, in a round trip of its own.
+        counted, counts = counting.count_bounded(connection, statement, params), False
+        indexed = counted > counting.COUNT_LIMIT
     wanted = query.per_page + 1  # one more than shown tells whether there is a next page
     if query.cursor is None:
         offset = (query.page - 1) * query.per_page
         _check_depth(offset, query)
         page = query.page
-        (paged,) = _page_statements(statement, query.ordering, counts, None)
+        (paged,) = _page_statements(statement, query.ordering, counts, None, indexed)
         values = {**params, "page_limit": wanted, "page_offset": offset}
         rows = list(connection.execute(paged, values).all())
     else:
@@ -50,7 +60,7 @@ def paginate(
         nulls = tuple(value is None for value in after)
         values = {**params, **keyset.bound_values(after)}
         rows = []
-        for paged in _page_statements(statement, query.ordering, counts, nulls):
+        for paged in _page_statements(statement, query.ordering, counts, nulls, indexed):
             rows += connection.execute(paged, {**values, "page_limit": wanted - len(rows)}).all()
             if len(rows) == wanted:
                 break
@@ -62,7 +72,8 @@ def paginate(
     if query.cursor is None and not more and (rows or query.page == 1):
         # The last page by number: what it shows, and what came before, is every row.
         return Listing(rows, offset + len(rows), True, page, next_cursor)
-    counted = rows[0]._mapping[COUNTED] if rows else None
+    if counts:
+        counted = rows[0]._mapping[COUNTED] if rows else None
     total, exact = counting.total(connection, statement, params, filters, counted)
     return Listing(rows, total, exact, page, next_cursor)
 
@@ -76,19 +87,31 @@ def _model(statement: Select[Any]) -> type:
 
 @functools.lru_cache(maxsize=1024)  # per list, filters, sort and kind of cursor: a few hundred
 def _page_statements(
-    statement: Select[Any], sort: str, counts: bool, nulls: tuple[bool, ...] | None
+    statement: Select[Any],
+    sort: str,
+    counts: bool,
+    nulls: tuple[bool, ...] | None,
+    indexed: bool = True,
 ) -> tuple[Select[Any], ...]:
     """The statements, read in turn, of a page of `statement` in the order of `sort`, LIMIT
     `:page_limit`: from `:page_offset` when `nulls` is None (one statement), else after a
     cursor whose NULL values `nulls` marks (one per clause of `keyset.after`); with the list's
-    bounded count when `counts`."""
+    bounded count when `counts`; sorted through no index unless `indexed`."""
     keys = keyset.sort_keys(_model(statement), sort)
-    paged = statement.order_by(*keyset.order_by(keys)).limit(bindparam("page_limit"))
+    ordered = statement.order_by(*keyset.order_by(keys, indexed=indexed))
+    paged = ordered.limit(bindparam("page_limit"))
     if counts:
         paged = paged.add_columns(counting.bounded_count(statement).label(COUNTED))
     if nulls is None:
         return (paged.offset(bindparam("page_offset")),)
     return tuple(paged.where(clause) for clause in keyset.after(keys, nulls))
+
+
+def _is_search(connection: Connection, statement: Select[Any]) -> bool:
+    """Whether `statement` is planned per values (`PLANNED_PER_VALUES`: how many rows it gives
+    depends on the values sent), on PostgreSQL, whose planner chooses how to read them."""
+    options = statement.get_execution_options()
+    return bool(options.get(PLANNED_PER_VALUES)) and connection.dialect.name == "postgresql"
 
 
 def _check_depth(offset: int, query: PageQuery) -> None:
