@@ -8,6 +8,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue
 from pydantic_core import PydanticCustomError
+from sqlalchemy import Row
 
 from shelf.core.fields import Description, Patch, Text, WholeNumber
 from shelf.core.pagination import PageQuery
@@ -210,20 +211,10 @@ class BookOutV2(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, book: Any) -> BookOutV2:
-        """Version 2's view of a stored book (a row or a model)."""
+    def of(cls, book: Row[Any]) -> BookOutV2:
+        """Version 2's view of a stored book (a row of `books`): its other fields as stored."""
         authors = [name.strip() for name in book.author.split(AUTHOR_SEPARATOR) if name.strip()]
-        return cls(
-            id=book.id,
-            title=book.title,
-            authors=authors or [book.author],
-            isbn=book.isbn,
-            published_year=book.published_year,
-            description=book.description,
-            copies=book.copies,
-            created_at=book.created_at,
-            updated_at=book.updated_at,
-        )
+        return cls.model_validate({**book._mapping, "authors": authors or [book.author]})
 
 
 class BookQuery(PageQuery):
