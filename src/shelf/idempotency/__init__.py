@@ -1,0 +1,1 @@
+"""Idempotent creating POSTs: the first complete response to an `Idempotency-Key`, replayed."""

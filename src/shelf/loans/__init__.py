@@ -1,0 +1,1 @@
+"""Loans: members borrow copies of books and return them."""

@@ -1,0 +1,1 @@
+"""Users: registration, profiles, and their administration."""
