@@ -17,7 +17,8 @@ from apiflask import APIFlask
 from flask.testing import FlaskClient
 
 from shelf.app import create_app
-from shelf.auth import api_keys
+from shelf.auth import api_keys, tokens
+from shelf.auth.revocation import revocations
 from shelf.extensions import db
 from tests.support.factories import empty_tables, make_settings, migrate
 from tests.support.private_redis import PrivateRedis
@@ -51,6 +52,8 @@ def app(database_url: str) -> Iterator[APIFlask]:
     app = create_app(make_settings(database_url=database_url))
     yield app
     api_keys.clear_key_cache()
+    tokens.clear_token_cache()
+    revocations.clear()
     with app.app_context():
         empty_tables(database_url)
         db.dispose()

@@ -132,18 +132,26 @@ def test_every_create_documents_its_location_header(spec: dict[str, Any]) -> Non
         assert response["headers"]["Location"]["schema"]["type"] == "string"
 
 
-def test_the_spec_declares_the_api_key_scheme_and_each_requirement(
-    spec: dict[str, Any],
-) -> None:
-    scheme = spec["components"]["securitySchemes"]["ApiKeyAuth"]
-    assert scheme == {**scheme, "type": "apiKey", "in": "header", "name": "X-API-KEY"}
+def test_the_spec_declares_the_schemes_and_each_requirement(spec: dict[str, Any]) -> None:
+    schemes = spec["components"]["securitySchemes"]
+    key = schemes["ApiKeyAuth"]
+    assert key == {**key, "type": "apiKey", "in": "header", "name": "X-API-KEY"}
+    assert schemes["BearerAuth"]["scheme"] == "bearer"
+    flows = schemes["OAuth2"]["flows"]
+    assert flows["authorizationCode"]["authorizationUrl"] == "/api/v1/auth/authorize"
+    assert {flow["tokenUrl"] for flow in flows.values()} == {"/api/v1/auth/token"}
+    assert set(flows) == {"authorizationCode", "password", "clientCredentials"}
     for path, item in spec["paths"].items():
         if not path.startswith("/api/v1/"):
             assert "security" not in next(iter(item.values())), path
             continue
         for method, operation in item.items():
             scope = required_scope(path, method)
-            expected = [{"ApiKeyAuth": [scope]}] if scope else None
+            expected = (
+                [{"ApiKeyAuth": [scope]}, {"BearerAuth": [scope]}, {"OAuth2": [scope]}]
+                if scope
+                else None
+            )
             assert operation.get("security") == expected, (method, path)
             if scope:
                 assert {"401", "403"} <= operation["responses"].keys(), (method, path)

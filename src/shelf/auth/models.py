@@ -7,6 +7,7 @@ Secrets are never stored: keys, client secrets, refresh tokens and codes as SHA-
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -28,6 +29,10 @@ class ApiKey(Base):
     """An API key: a random secret shown once, recognisable by its visible prefix."""
 
     __tablename__ = "api_keys"
+    # Audited as api_key.create, .update, .delete (shelf.audit.service), never its hash; a use
+    # stamping last_used_at is no change to record.
+    __audit__: ClassVar[str] = "api_key"
+    __audit_quiet__: ClassVar[tuple[str, ...]] = ("last_used_at",)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     prefix: Mapped[str] = mapped_column(String(16))
@@ -49,6 +54,7 @@ class User(Base):
     """A member of the library, or one of its staff; signs in with email and password."""
 
     __tablename__ = "users"
+    __audit__: ClassVar[str] = "user"  # audited as user.create, .update, .delete; no password
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-cased
@@ -66,6 +72,8 @@ class OAuthClient(Base):
     """A program that asks for tokens: confidential (with a secret) or public (PKCE)."""
 
     __tablename__ = "oauth_clients"
+    __audit__: ClassVar[str] = "oauth_client"  # audited, by client_id, never its secret
+    __audit_id__: ClassVar[str] = "client_id"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -131,4 +139,4 @@ class RevokedToken(Base):
 
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["ROLE_SCOPES", "SCOPES", "Principal"]
+__all__ = ["ROLE_SCOPES", "SCOPES", "SCOPE_DESCRIPTIONS", "Principal"]
 
 SCOPES = (
     "books:write",
@@ -18,6 +18,19 @@ SCOPES = (
     "jobs:read",
     "admin",
 )
+
+SCOPE_DESCRIPTIONS = {
+    "books:write": "Add, change and delete books.",
+    "templates:read": "Read templates.",
+    "templates:write": "Add, change and delete templates.",
+    "loans:read": "Read your loans.",
+    "loans:write": "Borrow and return books.",
+    "loans:admin": "Read and manage everyone's loans.",
+    "users:admin": "Read and manage users.",
+    "exports:write": "Start exports.",
+    "jobs:read": "Read background jobs.",
+    "admin": "Everything, including users, API keys and clients.",
+}
 
 # What each role of a user may do. Members read the catalogue (public) and manage their own
 # loans; librarians also write books and manage everyone's loans; admins may do everything

@@ -7,6 +7,7 @@ prefix. The UI assets are served from the package, so the docs need no outside n
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from apiflask import APIBlueprint, APIFlask
@@ -262,6 +263,14 @@ def _name_aliases(paths: dict[str, Any]) -> None:
             operation["operationId"] = method + route.rstrip("/").rsplit("/", 1)[-1].title()
 
 
-def init_app(app: APIFlask) -> None:
-    """Register the docs pages and the OpenAPI post-processing."""
-    app.spec_processor(_process_spec)
+def init_app(app: APIFlask, *also: Callable[[dict[str, Any]], None]) -> None:
+    """Register the docs pages and the OpenAPI post-processing, then `also`'s (the layers
+    above document what they add, such as the security schemes)."""
+
+    def process(spec: Any) -> Any:
+        spec = _process_spec(spec)
+        for more in also:
+            more(spec)
+        return spec
+
+    app.spec_processor(process)

@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from dotenv import dotenv_values
 from limits import parse as parse_limit
 from pydantic import (
     AliasChoices,
@@ -22,6 +21,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
+
+from shelf.config.legacy import ignored_variables
 
 __all__ = [
     "API_VERSIONS",
@@ -115,6 +116,15 @@ class Settings(BaseSettings):
     legacy_redis_apikeys: bool = False  # honour keys the older service still writes to sec_apikeys
     readiness_requires: Annotated[list[Literal["database", "redis"]], NoDecode] = []
 
+    # Access tokens: signed with the first key, verified with any listed one (rotation).
+    oauth_signing_keys: Annotated[list[SecretStr], NoDecode] = []
+    oauth_issuer: str = Field("http://localhost:8080", min_length=1)
+    oauth_audience: str = Field("shelf", min_length=1)
+    # Refresh tokens (opaque, rotated on every use) and sign-in failures allowed per minute,
+    # per client address and per account.
+    oauth_refresh_token_days: int = Field(30, ge=1, le=365)
+    sign_in_failures_per_minute: int = Field(5, ge=1, le=1000)
+
     @field_validator("app_env", mode="before")
     @classmethod
     def _known_environment_names(cls, value: object) -> object:
@@ -136,11 +146,11 @@ class Settings(BaseSettings):
             return ENGINE_NAMES.get(value.strip().lower(), value.strip())
         return value
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "oauth_signing_keys", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
-            return [origin.strip() for origin in value.split(",") if origin.strip()]
+            return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
     @field_validator("readiness_requires", mode="before")
@@ -149,6 +159,20 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [name.strip().lower() for name in value.split(",") if name.strip()]
         return value
+
+    @field_validator("oauth_signing_keys")
+    @classmethod
+    def _long_signing_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
+        if any(len(key.get_secret_value()) < 32 for key in value):
+            raise ValueError("each key must be a random value of at least 32 characters")
+        return value
+
+    @property
+    def signing_secrets(self) -> list[str]:
+        """The secrets access-token keys derive from, the signing one first: OAUTH_SIGNING_KEYS,
+        or SECRET_KEY alone when it is not set."""
+        keys = self.oauth_signing_keys or [self.secret_key]
+        return [key.get_secret_value() for key in keys]
 
     @field_validator("endpoint_rate_limits", mode="before")
     @classmethod
@@ -270,23 +294,3 @@ def describe_error(error: ValidationError) -> str:
         message = item["msg"].removeprefix("Value error, ")
         parts.append(f"{str(item['loc'][0]).upper()}: {message}" if item["loc"] else message)
     return "invalid configuration: " + "; ".join(parts)
-
-
-# Variables of the older template service's .env that Shelf has no use for, and what to do
-# instead: named at start-up, so that none is dropped without a word.
-IGNORED_VARIABLES = {
-    "FLASK_APP": "the app is found by the `shelf` command",
-    "FLASK_ENV": "set APP_ENV",
-    "PROMETHEUS_ENABLED": "metrics are always served at /metrics",
-    "PROMETHEUS_DBLAT_TABLE": "readiness times the database (shelf_dependency_check_seconds)",
-    "PROMETHEUS_DBLAT_COLUMN": "readiness times the database (shelf_dependency_check_seconds)",
-    "AWS_REGION": "nothing is stored in S3",
-    "AWS_S3_BUCKET": "nothing is stored in S3",
-    "AWS_S3_BUCKET_PREFIX": "nothing is stored in S3",
-}
-
-
-def ignored_variables(env_file: Path = Path(".env")) -> dict[str, str]:
-    """The variables set in the environment or `env_file` that Shelf ignores, and why."""
-    present = set(os.environ) | set(dotenv_values(env_file) if env_file.is_file() else {})
-    return {name: why for name, why in IGNORED_VARIABLES.items() if name in present}
