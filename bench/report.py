@@ -38,8 +38,15 @@ def summarise(
             "errors": int(sum(r["errors"] for r in s.runs)),
             "server_cpu_us": round(statistics.median(r["server_cpu_us"] for r in s.runs)),
         }
-        row["status"] = _verdict(row)
         rows.append(row)
+    cpu = {row["id"]: row.get("server_cpu_us") for row in rows}
+    for s, row in zip(scenarios, rows, strict=True):
+        if "server_cpu_us" not in row:
+            continue
+        if s.cpu_within and cpu.get(s.cpu_within[0]):
+            row["cpu_limit_us"] = round(cpu[s.cpu_within[0]] * s.cpu_within[1])
+            row["cpu_within"] = f"CPU ≤ {s.cpu_within[1]:.2f} x {s.cpu_within[0]}'s"
+        row["status"] = _verdict(row)
     loads = [r["loadavg"] for s in scenarios for r in s.runs]
     meta = {**meta, "loadavg_range": [min(loads), max(loads)]}
     return {"meta": meta, "floor_rps": round(floor_rps, 1), "scenarios": rows}
@@ -51,11 +58,15 @@ def _verdict(row: dict[str, Any]) -> str:
         failed.append(f"share < {row['target_share']:.0%}")
     if row["target_p99_ms"] is not None and row["p99_ms"] >= row["target_p99_ms"]:
         failed.append(f"p99 >= {row['target_p99_ms']:.0f} ms")
+    if "cpu_limit_us" in row and row["server_cpu_us"] > row["cpu_limit_us"]:
+        failed.append(f"CPU > {row['cpu_limit_us']} us")
     if row["errors"]:
         failed.append("errors")
     if failed:
         return "NOT MET: " + ", ".join(failed)
-    has_target = row["target_share"] is not None or row["target_p99_ms"] is not None
+    has_target = (
+        row["target_share"] is not None or row["target_p99_ms"] is not None or "cpu_limit_us" in row
+    )
     return "met" if has_target else "met (zero errors)"
 
 
@@ -79,6 +90,8 @@ def markdown(results: dict[str, Any]) -> str:
             targets.append(f"≥ {row['target_share']:.0%}")
         if row["target_p99_ms"] is not None:
             targets.append(f"p99 < {row['target_p99_ms']:.0f} ms")
+        if "cpu_within" in row:
+            targets.append(row["cpu_within"])
         target = ", ".join(targets) or "-"
         if "rps" not in row:
             lines.append(f"| {row['id']} | {row['title']} | - | - | {target} | - | - | - | - | "

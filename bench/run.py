@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -77,6 +78,8 @@ class Scenario:
     target_share: float | None = None  # of the floor's requests/s
     read: bool = False  # reads must keep p99 under the latency target
     warm_walk: bool = False  # warm up by visiting every id, so measured reads hit the cache
+    # At most this many times the server CPU per request of another scenario (by id).
+    cpu_within: tuple[str, float] | None = None
     runs: list[dict[str, float]] = field(default_factory=list)
 
 
@@ -91,6 +94,9 @@ SCENARIOS = [
              read=True),
     Scenario("4", "GET /templates/{id}, API key", "template_get.lua", "cached",
              ("apikeys", "templates", "cache"), 0.30, read=True, warm_walk=True),
+    Scenario("4b", "GET /templates/{id}, bearer token (beside 4)", "template_get.lua", "cached",
+             ("apikeys", "templates", "cache", "tokens"), read=True, warm_walk=True,
+             cpu_within=("4", 1.10)),
     Scenario("5", "POST /books, API key", "book_post.lua", "cached", ("apikeys",)),
     Scenario("5b", "POST /books, bearer token", "book_post.lua", "cached", ("tokens",)),
     Scenario("6", "mix: 90% reads of 1, 3, 4; 10% POST", "mix.lua", "cached",
@@ -165,22 +171,27 @@ def warm_up(server: servers.Server, scenario: Scenario, args: list[str]) -> None
     print(f"bench: scenario {scenario.id}: {MAX_WALKS} walks did not visit every id", flush=True)
 
 
-def bearer_token(port: int, env: dict[str, str]) -> tuple[str | None, str]:
-    """A token from BENCH_BEARER_TOKEN, or from the client-credentials grant of an admin client."""
-    if token := os.environ.get("BENCH_BEARER_TOKEN"):
-        return token, ""
+def bench_client(env: dict[str, str]) -> tuple[tuple[str, str] | None, str]:
+    """An admin client's id and secret, made with `shelf clients create`."""
     made = subprocess.run(
         [servers.BIN / "shelf", "clients", "create", "--name", "bench", "--scopes", "admin"],
         env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     if made.returncode != 0:
         return None, (made.stderr.strip().splitlines() or ["`shelf clients` failed"])[-1]
-    client_id, secret = [*made.stdout.splitlines(), "", ""][:2]
-    body = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
-    status, data = servers.request(port, "POST", "/api/v1/auth/token", body)
+    found = dict(re.findall(r"^(client_id|client_secret)\s*[:=]\s*(\S+)", made.stdout, re.M))
+    if len(found) != 2:
+        return None, "`shelf clients create` printed no client_id and client_secret"
+    return (found["client_id"], found["client_secret"]), ""
+
+
+def bearer_token(port: int, client: tuple[str, str]) -> str:
+    """A fresh access token (they live 15 minutes) from the client-credentials grant."""
+    body = {"grant_type": "client_credentials", "client_id": client[0], "client_secret": client[1]}
+    status, data = servers.request(port, "POST", "/api/v1/auth/token", body, form=True)
     if status != 200 or not isinstance(data, dict) or "access_token" not in data:
-        return None, f"POST /api/v1/auth/token answered {status}"
-    return str(data["access_token"]), ""
+        raise RuntimeError(f"POST /api/v1/auth/token answered {status}: {data}")
+    return str(data["access_token"])
 
 
 def prepare() -> None:
@@ -278,8 +289,8 @@ def main() -> int:
                     ids_file.write_text("\n".join(ids) + "\n")
                 except RuntimeError as error:
                     missing["templates"] = f"templates could not be created ({error})"
-        token, why = bearer_token(port, base_env)
-        if token is None:
+        client, why = bench_client(base_env)
+        if client is None:
             missing["tokens"] = f"no bearer tokens yet ({why})"
         print("bench: vacuuming and waiting for the machine to settle", flush=True)
         servers.settle(DATABASE_URL)
@@ -295,12 +306,15 @@ def main() -> int:
                 deep_cursors(url, books, Path(tmp) / f"cursors-{size}.txt")
                 catalogue[size].append(f"cursors={Path(tmp) / f'cursors-{size}.txt'}")
         for round_number in range(1, RUNS + 1):
+            token = bearer_token(port, client) if client else ""
             for scenario in scenarios:
                 lacking = [missing[need] for need in scenario.needs if need in missing]
                 if lacking:
                     continue
                 size = "large" if scenario.server == "large" else "small"
-                run_args = [*args, *catalogue[size], f"bearer={token or ''}"]
+                run_args = [*args, *catalogue[size]]
+                if "tokens" in scenario.needs:  # the others keep the API key, or no credential
+                    run_args.append(f"bearer={token}")
                 server = started[scenario.server]
                 warm_up(server, scenario, run_args)
                 result = wrk(server, scenario.script, DURATION, run_args)

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -230,13 +231,25 @@ def floor_server(workers: int) -> Server:
 
 
 def request(
-    port: int, method: str, path: str, body: object = None, headers: dict[str, str] | None = None
+    port: int,
+    method: str,
+    path: str,
+    body: object = None,
+    headers: dict[str, str] | None = None,
+    *,
+    form: bool = False,
 ) -> tuple[int, object]:
-    """One HTTP request to 127.0.0.1; the status and the decoded JSON body (or None)."""
+    """One HTTP request to 127.0.0.1; the status and the decoded JSON body (or None). The body
+    goes as JSON, or form-encoded with `form`."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        payload = json.dumps(body).encode() if body is not None else None
-        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        if form and isinstance(body, dict):
+            payload: bytes | None = urllib.parse.urlencode(body).encode()
+            kind = "application/x-www-form-urlencoded"
+        else:
+            payload = json.dumps(body).encode() if body is not None else None
+            kind = "application/json"
+        all_headers = {"Content-Type": kind, **(headers or {})}
         conn.request(method, path, body=payload, headers=all_headers)
         response = conn.getresponse()
         raw = response.read()
