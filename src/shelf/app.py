@@ -8,6 +8,8 @@ from apiflask import APIFlask
 from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from shelf.apikeys.routes import bp as apikeys_bp
+from shelf.audit import routes as audit
 from shelf.auth import schemes
 from shelf.books.routes import bp as books_bp
 from shelf.books.routes import v2 as books_v2_bp
@@ -22,8 +24,13 @@ from shelf.core.db import (
 )
 from shelf.core.redis import RedisBackoff, make_redis
 from shelf.extensions import db
+from shelf.loans.routes import bp as loans_bp
+from shelf.oauth import pages as oauth_pages
+from shelf.oauth import routes as oauth
+from shelf.oauth import server as oauth_server
 from shelf.observability.logs import configure_logging
 from shelf.ops.routes import bp as ops_bp
+from shelf.users.routes import bp as users_bp
 from shelf.web import caching, docs, finisher, limits, problems, request_rules
 from shelf.web.anonymous_hits import CachedReadShortcut
 from shelf.web.application import LazyCookieSessions, OrjsonProvider, ShelfFlask
@@ -46,6 +53,8 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     app.session_interface = LazyCookieSessions()
     app.config.update(
         SECRET_KEY=settings.secret_key.get_secret_value(),
+        SESSION_COOKIE_SAMESITE="Lax",  # the sign-in page's CSRF token lives in the session
+        SESSION_COOKIE_SECURE=settings.app_env in ("staging", "production"),  # behind TLS
         MAX_CONTENT_LENGTH=settings.max_content_length,
         SQLALCHEMY_ENGINES={
             "default": engine_options(settings, database_slots),
@@ -55,9 +64,11 @@ def create_app(settings: Settings | None = None) -> APIFlask:
         HTTP_ERROR_SCHEMA=problems.problem_schema(),
         AUTO_SERVERS=False,
         INFO={
-            "description": "A library catalogue (books) and named text templates, with API "
-            "keys and scopes, rate limits, caching, ETags and cursor pagination: every list, "
-            "error and header as the operations below describe them."
+            "description": "A library catalogue (books, with members' loans) and named text "
+            "templates, with API keys, an OAuth 2 authorization server (JWT access tokens, "
+            "clients, PKCE), rate limits, caching, ETags, idempotent creates, an audit log and "
+            "cursor pagination: every list, error and header as the operations below describe "
+            "them."
         },
     )
     app.extensions["shelf.settings"] = settings
@@ -75,16 +86,22 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     with app.app_context():
         serialize_sqlite_writes(db.engine)
         watch_deadlines(settings, default=db.engine, reads=db.reads)
+    audit.init_app(app)  # every write of the app's sessions names its caller
     request_rules.init_app(app, settings.api_prefixes)
     problems.init_app(app)
     schemes.init_app(app)
     limits.init_app(app, settings)
     schemes.refuse_unknown_credentials(app)
+    oauth_server.init_app(app)  # the sign-in limiter, beside the request limiter
     caching.init_app(app, settings)
     finisher.init_app(app, settings)
-    docs.init_app(app)
+    docs.init_app(app, schemes.document_security)
     if settings.cors_origins:  # no cross-origin caller allowed: nothing to add to responses
-        CORS(app, origins=settings.cors_origins, expose_headers=["Link", "ETag", "X-Request-ID"])
+        CORS(
+            app,
+            origins=settings.cors_origins,
+            expose_headers=["Link", "ETag", "X-Request-ID", "Idempotent-Replayed"],
+        )
         app.after_request(request_rules.vary_on_origin)
 
     for blueprint, url_prefix in (
@@ -94,6 +111,14 @@ def create_app(settings: Settings | None = None) -> APIFlask:
         (books_bp, f"{settings.api_prefix}/books"),
         (books_v2_bp, f"{settings.version_prefix(2)}/books"),
         (templates_bp, f"{settings.api_prefix}/templates"),
+        (users_bp, f"{settings.api_prefix}/users"),
+        (loans_bp, settings.api_prefix),  # /users/{id}/loans and /loans/{id}
+        (apikeys_bp, f"{settings.api_prefix}/apikeys"),
+        (audit.bp, f"{settings.api_prefix}/audit"),
+        (oauth.auth_bp, f"{settings.api_prefix}/auth"),
+        (oauth_pages.bp, f"{settings.api_prefix}/auth"),  # the sign-in page, /auth/authorize
+        (oauth.well_known_bp, "/.well-known"),
+        (oauth.clients_bp, f"{settings.api_prefix}/clients"),
     ):
         app.register_blueprint(blueprint, url_prefix=url_prefix)
     limits.check_endpoints(app)

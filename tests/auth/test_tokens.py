@@ -17,6 +17,7 @@ from joserfc.jwk import ECKey
 
 from shelf.auth import tokens
 from shelf.auth.revocation import Revocations, revoke_access_token
+from shelf.config import Settings
 from shelf.extensions import db
 from tests.support.people import bearer_headers, make_user
 
@@ -56,9 +57,7 @@ def _key_of(secret: str) -> ECKey:
     return tokens.keys_of(_settings_with(secret)).signing
 
 
-def _settings_with(*secrets: str) -> Any:
-    from shelf.config import Settings  # noqa: PLC0415 - a Settings of its own, not the app's
-
+def _settings_with(*secrets: str) -> Settings:
     return Settings(oauth_signing_keys=list(secrets))
 
 

@@ -33,7 +33,7 @@ def make_user(
         _hashes[password] = hash_password(password)
     with app.app_context():
         user = User(
-            email=email or f"{role}{next(_numbers)}@example.org",
+            email=(email or f"{role}{next(_numbers)}@example.org").lower(),
             full_name=full_name,
             password_hash=_hashes[password],
             role=role,

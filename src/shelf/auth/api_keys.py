@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from shelf.auth.models import ApiKey
+from shelf.core.concurrency import commit_or_raise
 from shelf.core.db import retry_if_lost, utcnow
 from shelf.core.errors import NotFoundError, ValidationFailedError
 from shelf.core.principal import SCOPES, Principal
@@ -83,9 +84,14 @@ def parse_scopes(text: str) -> list[str]:
 
 
 def create_key(
-    session: Session, *, owner: str, scopes: list[str], expires_in: timedelta | None = None
+    session: Session,
+    *,
+    owner: str,
+    scopes: list[str],
+    expires_in: timedelta | None = None,
+    expires_at: datetime | None = None,
 ) -> IssuedKey:
-    """Issue a key for `owner` with `scopes`."""
+    """Issue a key for `owner` with `scopes`, expiring at `expires_at` or after `expires_in`."""
     random_part = secrets.token_urlsafe(32)  # 256 bits
     secret = f"{KEY_PREFIX}{random_part}"
     key = ApiKey(
@@ -93,10 +99,10 @@ def create_key(
         key_hash=digest(secret),
         owner=owner,
         scopes=" ".join(scopes),
-        expires_at=utcnow() + expires_in if expires_in else None,
+        expires_at=expires_at or (utcnow() + expires_in if expires_in else None),
     )
     session.add(key)
-    session.commit()
+    commit_or_raise(session, what="API key")
     return IssuedKey(key=key, secret=secret)
 
 

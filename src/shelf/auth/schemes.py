@@ -199,15 +199,17 @@ def document_security(spec: dict[str, Any]) -> None:
     }
     for path in spec.get("paths", {}).values():
         for operation in path.values():
-            needed = [
-                scope for requirement in operation.get("security", []) for scope in
-                requirement.get(auth.name, [])
-            ]  # fmt: skip
             if operation.get("security"):
+                # A view's roles are alternatives (any one will do); a requirement lists scopes
+                # that are all needed, so each alternative is a requirement of its own.
+                alternatives = [
+                    [scope] for requirement in operation["security"]
+                    for scope in requirement.get(auth.name, [])
+                ] or [[]]  # fmt: skip
                 operation["security"] = [
-                    {auth.name: needed},
-                    {"BearerAuth": needed},
-                    {"OAuth2": needed},
+                    {scheme: scopes}
+                    for scheme in (auth.name, "BearerAuth", "OAuth2")
+                    for scopes in alternatives
                 ]
 
 

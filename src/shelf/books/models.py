@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from shelf.core.db import Base, UTCDateTime, utcnow
 
@@ -16,6 +17,7 @@ class Book(Base):
     """A title in the catalogue; `version` guards against lost concurrent updates."""
 
     __tablename__ = "books"
+    __audit__: ClassVar[str] = "book"  # the audit log records book.create, .update, .delete
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
@@ -26,6 +28,8 @@ class Book(Base):
     copies: Mapped[int] = mapped_column(Integer, default=1)
     # Copies lent out now; `copies - on_loan` are available (loans change both in one UPDATE).
     on_loan: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Read with the row, under its name: a list's rows go to JSON as the database gives them.
+    available: Mapped[int] = column_property((copies - on_loan).label("available"))
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

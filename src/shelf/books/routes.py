@@ -16,6 +16,7 @@ from shelf.books import service
 from shelf.books.schemas import BookCreate, BookOut, BookOutV2, BookQuery, BookUpdate
 from shelf.core.pagination import Page
 from shelf.extensions import db
+from shelf.idempotency.decorator import idempotent
 from shelf.web.caching import cached
 from shelf.web.links import make_page
 from shelf.web.request_rules import if_match
@@ -44,6 +45,12 @@ GET_BOOK_DEPRECATED = datetime(2026, 11, 30, tzinfo=UTC)
 GET_BOOK_SUNSET = datetime(2027, 12, 1, tzinfo=UTC)
 WRITE_ERRORS = {**CANNOT_WRITE, **BODY_ERRORS, 409: "Another book has this ISBN."}
 PRECONDITIONS = {**CANNOT_WRITE, **preconditions("book")}
+# Copies on loan bound what a write may do to a book.
+CHANGE_ERRORS = {
+    **WRITE_ERRORS,
+    409: "Another book has this ISBN, or `copies` is below the copies on loan (`BOOK_ON_LOAN`).",
+}
+DELETE_CONFLICT = {409: "Copies are on loan (`BOOK_ON_LOAN`), or the book has loans on record."}
 
 
 @bp.get("")
@@ -58,6 +65,7 @@ def list_books(query: BookQuery) -> object:
 
 @bp.post("")
 @bp.auth_required(auth, roles=WRITE)
+@idempotent
 @bp.input(BookCreate, arg_name="data")
 @bp.output(BookOut, status_code=201, description="The created book.")
 @bp.doc(operation_id="createBook", responses=WRITE_ERRORS)
@@ -82,7 +90,7 @@ def get_book(book_id: int) -> object:
 @bp.auth_required(auth, roles=WRITE)
 @bp.input(BookCreate, arg_name="data")
 @bp.output(BookOut, description="The replaced book, with its new ETag.")
-@bp.doc(operation_id="replaceBook", responses={**NOT_FOUND, **WRITE_ERRORS, **PRECONDITIONS})
+@bp.doc(operation_id="replaceBook", responses={**NOT_FOUND, **CHANGE_ERRORS, **PRECONDITIONS})
 def replace_book(book_id: int, data: BookCreate) -> object:
     """Replace a book"""
     book = service.replace_book(db.session, book_id=book_id, data=data, if_match=if_match())
@@ -93,7 +101,7 @@ def replace_book(book_id: int, data: BookCreate) -> object:
 @bp.auth_required(auth, roles=WRITE)
 @bp.input(BookUpdate, arg_name="data")
 @bp.output(BookOut, description="The changed book, with its new ETag.")
-@bp.doc(operation_id="updateBook", responses={**NOT_FOUND, **WRITE_ERRORS, **PRECONDITIONS})
+@bp.doc(operation_id="updateBook", responses={**NOT_FOUND, **CHANGE_ERRORS, **PRECONDITIONS})
 def update_book(book_id: int, data: BookUpdate) -> object:
     """Change some fields of a book"""
     book = service.update_book(db.session, book_id=book_id, data=data, if_match=if_match())
@@ -103,7 +111,7 @@ def update_book(book_id: int, data: BookUpdate) -> object:
 @bp.delete(f"/{ID}")
 @bp.auth_required(auth, roles=WRITE)
 @bp.output({}, status_code=204, description="The book is gone.")
-@bp.doc(operation_id="deleteBook", responses={**NOT_FOUND, **PRECONDITIONS})
+@bp.doc(operation_id="deleteBook", responses={**NOT_FOUND, **PRECONDITIONS, **DELETE_CONFLICT})
 def delete_book(book_id: int) -> object:
     """Delete a book"""
     service.delete_book(db.session, book_id=book_id, if_match=if_match())

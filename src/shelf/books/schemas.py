@@ -159,6 +159,7 @@ class BookOut(BaseModel):
                     "id": 1,
                     **EXAMPLE,
                     "isbn": "9780131177055",
+                    "available": 2,
                     "created_at": "2026-01-01T12:00:00Z",
                     "updated_at": "2026-01-01T12:00:00Z",
                 }
@@ -173,6 +174,7 @@ class BookOut(BaseModel):
     published_year: int | None
     description: str
     copies: int
+    available: int = Field(description="Copies not on loan now: `copies` less those lent.")
     created_at: datetime
     updated_at: datetime
 
@@ -191,6 +193,7 @@ class BookOutV2(BaseModel):
                     "published_year": 1988,
                     "description": "",
                     "copies": 2,
+                    "available": 1,
                     "created_at": "2026-01-01T12:00:00Z",
                     "updated_at": "2026-01-01T12:00:00Z",
                 }
@@ -207,6 +210,7 @@ class BookOutV2(BaseModel):
     published_year: int | None
     description: str
     copies: int
+    available: int = Field(description="Copies not on loan now: `copies` less those lent.")
     created_at: datetime
     updated_at: datetime
 

@@ -20,6 +20,7 @@ from shelf.core.page_reads import paginate
 from shelf.core.pagination import Listing, contains
 
 __all__ = [
+    "BookOnLoanError",
     "create_book",
     "delete_book",
     "etag",
@@ -31,7 +32,7 @@ __all__ = [
 ]
 
 MAX_ID = 2**31 - 1
-BY_ID = select(Book.__table__).where(Book.__table__.c.id == bindparam("id"))
+BY_ID = select(Book.__table__, Book.available).where(Book.__table__.c.id == bindparam("id"))
 
 
 FILTERS = ("author", "published_year", "isbn", "q")
@@ -125,9 +126,16 @@ def update_book(
 
 
 def delete_book(session: Session, *, book_id: int, if_match: str | None = None) -> None:
-    """Remove a book."""
-    session.delete(_current(session, book_id, if_match))
-    commit_or_raise(session, what="book")
+    """Remove a book; not while copies of it are on loan, nor once it has loans on record."""
+    book = _current(session, book_id, if_match)
+    if book.on_loan:
+        raise BookOnLoanError(
+            f"{book.on_loan} copies of book {book_id} are on loan: it can be deleted once "
+            "they are returned."
+        )
+    session.delete(book)
+    # Returned loans keep their book (a foreign key): the catalogue keeps it too.
+    commit_or_raise(session, what="book", conflict=_has_loans(book_id))
 
 
 def _current(session: Session, book_id: int, if_match: str | None) -> Book:
@@ -138,10 +146,40 @@ def _current(session: Session, book_id: int, if_match: str | None) -> Book:
 
 
 def _apply(session: Session, book: Book, changes: dict[str, Any]) -> Book:
+    # The row is locked (`_current`): no loan changes `on_loan` until this commits.
+    copies = changes.get("copies")
+    if copies is not None and copies < book.on_loan:
+        raise _copies_on_loan(book, copies)
     # The version column makes a concurrent write fail at commit instead of being overwritten.
     conflict = _isbn_taken(changes.get("isbn"))
     apply_changes(session, book, changes, what="book", conflict=conflict)
     return book
+
+
+class BookOnLoanError(ConflictError):
+    """409: copies of the book are on loan."""
+
+    code = "BOOK_ON_LOAN"
+
+
+def _copies_on_loan(book: Book, copies: int) -> BookOnLoanError:
+    return BookOnLoanError(
+        f"{book.on_loan} copies of book {book.id} are on loan: copies cannot go below that.",
+        details=[
+            {
+                "field": "copies",
+                "issue": f"{copies} is fewer than the {book.on_loan} copies on loan",
+                "hint": f"Send {book.on_loan} or more, or wait until copies are returned.",
+            }
+        ],
+    )
+
+
+def _has_loans(book_id: int) -> ConflictError:
+    return ConflictError(
+        f"Book {book_id} has loans on record and stays in the catalogue; set its copies to 0 "
+        "to take it off the shelves."
+    )
 
 
 def _isbn_taken(isbn: str | None) -> ConflictError:

@@ -14,16 +14,19 @@ from flask import Flask
 from flask.cli import FlaskGroup
 
 from shelf.cli.apikeys import apikeys
+from shelf.cli.clients import clients
 from shelf.cli.database import MIGRATIONS, db_group
+from shelf.cli.idempotency import idempotency
 from shelf.cli.openapi import openapi
 from shelf.cli.seed import seed
 from shelf.cli.serve import serve
 from shelf.cli.settings import load_settings
+from shelf.cli.users import users
 from shelf.cli.worker import worker
 
 __all__ = ["MIGRATIONS", "create_cli_app", "load_settings", "main", "register_commands"]
 
-PROJECT_COMMANDS = (apikeys, db_group, openapi, seed, worker)
+PROJECT_COMMANDS = (apikeys, clients, db_group, idempotency, openapi, seed, users, worker)
 
 
 def register_commands(app: Flask) -> None:

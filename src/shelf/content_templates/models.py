@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from sqlalchemy import Index, Integer, Text, Uuid
 from sqlalchemy.engine.default import DefaultExecutionContext
@@ -36,6 +37,8 @@ class Template(Base):
     """A named template; `modified` guards against lost concurrent updates."""
 
     __tablename__ = "templates"
+    __audit__: ClassVar[str] = "template"  # audited as template.create, .update, .delete
+    __audit_id__: ClassVar[str] = "templateid"  # the id the API shows
 
     tidx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     templateid: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)

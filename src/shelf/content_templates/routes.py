@@ -17,6 +17,7 @@ from shelf.content_templates.schemas import (
 )
 from shelf.core.pagination import Page
 from shelf.extensions import db
+from shelf.idempotency.decorator import idempotent
 from shelf.web.caching import cached
 from shelf.web.links import make_page
 from shelf.web.request_rules import if_match
@@ -67,6 +68,7 @@ def list_templates(query: TemplateQuery) -> object:
 
 @bp.post("")
 @bp.auth_required(auth, roles=WRITE)
+@idempotent
 @bp.input(TemplateCreate, arg_name="data")
 @bp.output(TemplateOut, status_code=201, description="The created template.")
 @bp.doc(operation_id="createTemplate", responses=WRITE_ERRORS)

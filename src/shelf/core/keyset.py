@@ -18,7 +18,7 @@ import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -191,7 +191,10 @@ def _from_json(value: Any, key: SortKey) -> Any:
     if key.kind is datetime and type(value) is str:
         moment = datetime.fromisoformat(value)
         if moment.tzinfo is not None:
-            return moment
+            try:  # in UTC now, not when bound: year 1 at +01:00 is before year 1 in UTC
+                return moment.astimezone(UTC)
+            except OverflowError as error:
+                raise ValueError(f"not a value of {key.column.key}") from error
     raise ValueError(f"not a value of {key.column.key}")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam
@@ -24,16 +25,23 @@ COUNTED = "counted_rows"  # the column of a page's rows that holds the list's bo
 
 
 def paginate(
-    connection: Connection, statement: Select[Any], params: dict[str, Any], query: PageQuery
+    connection: Connection,
+    statement: Select[Any],
+    params: dict[str, Any],
+    query: PageQuery,
+    *,
+    scope: Sequence[tuple[str, str]] = (),
 ) -> Listing:
     """The page that `query` asks for of `statement`, a select of one model whose filters are
-    parameters (`params` holds their values).
+    parameters (`params` holds their values). `scope` names what, besides the query, picks the
+    rows (a path's id: one user's loans), so that a remembered estimate is one list's alone.
 
     The statements of each kind of page are built once (`_page_statements`); the request's values
     are bound when it runs, so SQLAlchemy finds its compiled form without walking it again.
     """
     keys = keyset.sort_keys(_model(statement), query.ordering)
-    filters = [p for p in query_pairs(query) if p[0] not in ("page", "per_page", "cursor", "sort")]
+    pairs = query_pairs(query)
+    filters = [*scope, *(p for p in pairs if p[0] not in ("page", "per_page", "cursor", "sort"))]
     estimate = counting.remembered(connection, statement, filters)
     counts = estimate is None  # then the page's statement counts the list too: one round trip
     counted, indexed = None, True

@@ -143,6 +143,31 @@ class RateLimiter:
         ]
         return windows, fetched
 
+    def peek(self, identity: str) -> WindowState:
+        """Where `identity` stands in the default limit's window, without counting anything
+        (sign-in limits: a caller already over the limit is refused before its attempt)."""
+        key = f"{self.prefix}all:{identity}"
+        state = self._peek_in_redis(key)
+        if state is None:
+            now = self._clock()
+            with self._lock:
+                count, ends_at = self._memory.get(key, (0, 0.0))
+            state = (count, int((ends_at - now) * 1000)) if ends_at > now else (0, 0)
+        return WindowState(self.default, *state)
+
+    def _peek_in_redis(self, key: str) -> tuple[int, int] | None:
+        if self.redis is None or not self._backoff.available():
+            return None
+        try:
+            pipeline = self.redis.pipeline()
+            pipeline.get(key)
+            pipeline.pttl(key)
+            count, ttl = pipeline.execute()
+        except RedisError as error:
+            self._backoff.failed(error, "rate limits counted in process")
+            return None
+        return (int(count), max(0, int(ttl))) if count is not None else (0, 0)
+
     def _count_in_redis(self, keys: list[str], args: list[str | int]) -> list[Any] | None:
         if self._count_hits is None or self._pinned is None or not self._backoff.available():
             return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import ForeignKey, Index, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -21,6 +22,7 @@ class Loan(Base):
     """
 
     __tablename__ = "loans"
+    __audit__: ClassVar[str] = "loan"  # audited as loan.create, .update, .delete
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))

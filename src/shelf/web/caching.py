@@ -5,8 +5,8 @@
 are shared by every caller of the same visibility (anonymous, or holding credentials), and
 `principal` entries belong to one caller, named by its subject in the entry's field; only
 `public` reads are answered by the anonymous-hit shortcut. Writes are noticed at commit time
-from the session itself, whichever code path made them, and clear the cached reads of every
-table they touched, on every worker.
+from the session itself, whichever code path made them (flushed objects or UPDATE and DELETE
+statements), and clear the cached reads of every table they touched, on every worker.
 
 An entry's field holds everything its answer depends on, and nothing else: the caller's
 visibility, the path and the view's query parameters as validated by the query model the view
@@ -29,7 +29,7 @@ from apiflask import APIFlask
 from flask import Request, Response, current_app, has_app_context, request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from shelf.config import Settings
 from shelf.core.cache_entries import Headers
@@ -191,6 +191,15 @@ def _remember_written_tables(session: Session, flush_context: Any) -> None:
     touched = session.info.setdefault(TOUCHED, set())
     for instance in chain(session.new, session.dirty, session.deleted):
         touched.add(instance.__table__.name)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _remember_statement_writes(execute_state: ORMExecuteState) -> None:
+    # An UPDATE or DELETE statement run through the session (a loan's guarded count of copies
+    # lent) changes rows that no flush sees.
+    if execute_state.is_update or execute_state.is_delete:
+        touched = execute_state.session.info.setdefault(TOUCHED, set())
+        touched.add(execute_state.statement.table.name)  # type: ignore[attr-defined]
 
 
 @event.listens_for(Session, "after_commit")

@@ -145,8 +145,9 @@ def _retry_later(description: str, retry_after: str) -> dict[str, Any]:
 # unavailable dependencies.
 EVERY_API_OPERATION = {
     "401": {
-        "description": "The X-API-KEY sent is unknown, expired or revoked (a public read "
-        "needs no key, but a wrong one is refused).",
+        "description": "The credentials sent (X-API-KEY, or an access token in Authorization: "
+        "Bearer) are unknown, expired or revoked (a public read needs none, but wrong ones are "
+        "refused).",
         "content": {ERROR_CONTENT: {"schema": {"$ref": "#/components/schemas/HTTPError"}}},
     },
     "429": _retry_later(
@@ -204,6 +205,8 @@ def _process_spec(spec: Any) -> Any:
             if is_api_path(route, api_prefixes):
                 for status, response in EVERY_API_OPERATION.items():
                     operation["responses"].setdefault(status, response)
+                    if "headers" in response:  # an operation's own words, the same headers
+                        operation["responses"][status].setdefault("headers", response["headers"])
             if operation.get("deprecated"):
                 _document_retirement(operation)
             if "201" in operation["responses"]:

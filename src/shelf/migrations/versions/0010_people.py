@@ -31,20 +31,22 @@ def upgrade() -> None:
         sa.Column("action", sa.String(length=60), nullable=False),
         sa.Column("target_type", sa.String(length=40), nullable=True),
         sa.Column("target_id", sa.String(length=64), nullable=True),
-        sa.Column("request_id", sa.String(length=64), nullable=True),
+        sa.Column("request_id", sa.String(length=128), nullable=True),
         sa.Column("client_ip", sa.String(length=64), nullable=True),
         sa.Column("changes", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_records")),
         sqlite_autoincrement=True,
     )
     with op.batch_alter_table("audit_records", schema=None) as batch_op:
-        batch_op.create_index("ix_audit_records_action_id", ["action", "id"], unique=False)
+        batch_op.create_index("ix_audit_records_action_at_id", ["action", "at", "id"], unique=False)
         batch_op.create_index(
-            "ix_audit_records_actor", ["actor_kind", "actor_id", "id"], unique=False
+            "ix_audit_records_actor_at_id", ["actor_kind", "actor_id", "at", "id"], unique=False
         )
         batch_op.create_index("ix_audit_records_at_id", ["at", "id"], unique=False)
         batch_op.create_index(
-            "ix_audit_records_target", ["target_type", "target_id", "id"], unique=False
+            "ix_audit_records_target_at_id",
+            ["target_type", "target_id", "at", "id"],
+            unique=False,
         )
 
     op.create_table(
@@ -95,6 +97,9 @@ def upgrade() -> None:
     with op.batch_alter_table("revoked_tokens", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_revoked_tokens_expires_at"), ["expires_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_revoked_tokens_revoked_at"), ["revoked_at"], unique=False
         )
 
     op.create_table(
@@ -223,6 +228,7 @@ def downgrade() -> None:
     op.drop_table("authorization_codes")
     op.drop_table("users")
     with op.batch_alter_table("revoked_tokens", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_revoked_tokens_revoked_at"))
         batch_op.drop_index(batch_op.f("ix_revoked_tokens_expires_at"))
 
     op.drop_table("revoked_tokens")
@@ -233,9 +239,9 @@ def downgrade() -> None:
 
     op.drop_table("idempotency_records")
     with op.batch_alter_table("audit_records", schema=None) as batch_op:
-        batch_op.drop_index("ix_audit_records_target")
+        batch_op.drop_index("ix_audit_records_target_at_id")
         batch_op.drop_index("ix_audit_records_at_id")
-        batch_op.drop_index("ix_audit_records_actor")
-        batch_op.drop_index("ix_audit_records_action_id")
+        batch_op.drop_index("ix_audit_records_actor_at_id")
+        batch_op.drop_index("ix_audit_records_action_at_id")
 
     op.drop_table("audit_records")
