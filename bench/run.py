@@ -11,7 +11,7 @@ scenarios, which visit every id [10], BENCH_CONNECTIONS [32], BENCH_WRK_THREADS 
 BENCH_BOOKS [10000], BENCH_TEMPLATES [10000], BENCH_ONLY comma-separated scenario ids [all],
 BENCH_OUTPUT folder [bench/results], BENCH_SERVER_LOG file for the servers' output [discarded],
 BENCH_DATABASE_URL [postgresql+psycopg://postgres@127.0.0.1:5432/shelf_bench] (dropped and
-recreated), BENCH_REDIS_URL [redis://127.0.0.1:6379/15] (flushed), BENCH_BEARER_TOKEN [none],
+recreated), BENCH_REDIS_URL [redis://127.0.0.1:6379/15] (flushed),
 BENCH_LARGE_BOOKS [0: off], the books of a second database (BENCH_DATABASE_URL's name + `_large`,
 seeded once and kept between runs) on which the large-catalogue scenarios (L...) run.
 """
@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -179,10 +178,10 @@ def bench_client(env: dict[str, str]) -> tuple[tuple[str, str] | None, str]:
     )  # fmt: skip
     if made.returncode != 0:
         return None, (made.stderr.strip().splitlines() or ["`shelf clients` failed"])[-1]
-    found = dict(re.findall(r"^(client_id|client_secret)\s*[:=]\s*(\S+)", made.stdout, re.M))
-    if len(found) != 2:
-        return None, "`shelf clients create` printed no client_id and client_secret"
-    return (found["client_id"], found["client_secret"]), ""
+    lines = made.stdout.split()  # the client id, then its secret
+    if len(lines) != 2:
+        return None, "`shelf clients create` printed no client id and secret"
+    return (lines[0], lines[1]), ""
 
 
 def bearer_token(port: int, client: tuple[str, str]) -> str:

@@ -2,78 +2,26 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import socketserver
-import threading
 from collections.abc import Iterator
 
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
-from tests.support.servers import ServerProcess, Servers, free_port
-from tests.support.services import unavailable
+from tests.support.browser import headless_chromium
+from tests.support.forwarder import forwarding
+from tests.support.servers import ServerProcess, Servers
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
-
-
-class Forwarder(socketserver.ThreadingTCPServer):
-    """A port mapping: every connection is piped to the server's port, bytes unchanged."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, listen_port: int, target_port: int) -> None:
-        self.target_port = target_port
-        super().__init__(("127.0.0.1", listen_port), PipeHandler)
-
-
-class PipeHandler(socketserver.BaseRequestHandler):
-    def handle(self) -> None:
-        assert isinstance(self.server, Forwarder)
-        with socket.create_connection(("127.0.0.1", self.server.target_port)) as upstream:
-            pump = threading.Thread(target=_pipe, args=(upstream, self.request), daemon=True)
-            pump.start()
-            _pipe(self.request, upstream)
-            pump.join(timeout=5)
-
-
-def _pipe(source: socket.socket, sink: socket.socket) -> None:
-    try:
-        while data := source.recv(65536):
-            sink.sendall(data)
-        sink.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
 
 
 # One Chromium and one server for the module: each test reaches the server through a port of
 # its own (`forwarded_url`), so its page runs on an origin (and storage) of its own.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[webdriver.Chrome]:
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not chromium or not driver:
-        unavailable("chromium and chromedriver are not installed")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    chrome = webdriver.Chrome(service=Service(executable_path=driver), options=options)
-    yield chrome
-    chrome.quit()
+    with headless_chromium() as chrome:
+        yield chrome
 
 
 @pytest.fixture(scope="module")
@@ -85,11 +33,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 @pytest.fixture
 def forwarded_url(server: ServerProcess) -> Iterator[str]:
-    forwarder = Forwarder(free_port(), server.port)
-    threading.Thread(target=forwarder.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{forwarder.server_address[1]}"
-    forwarder.shutdown()
-    forwarder.server_close()
+    with forwarding(server.port) as forwarder:
+        yield f"http://127.0.0.1:{forwarder.port}"
 
 
 def failed_fetches(browser: webdriver.Chrome) -> list[str]:

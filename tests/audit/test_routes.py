@@ -107,6 +107,8 @@ def test_filters_by_actor_target_action_and_time(
     assert [i["at"] for i in window["items"]] == ["2026-01-01T02:00:00Z", "2026-01-01T01:00:00Z"]
     east = listed(client, since="2026-01-01T05:00:00+02:00")
     assert [i["at"] for i in east["items"]] == ["2026-01-01T04:00:00Z", "2026-01-01T03:00:00Z"]
+    empty = listed(client, since="2026-01-01T03:00:00Z", until="2026-01-01T01:00:00Z")
+    assert empty["items"] == []  # an empty window holds nothing; it is no error
 
 
 @pytest.mark.parametrize(
@@ -118,7 +120,6 @@ def test_filters_by_actor_target_action_and_time(
         ({"since": "2026-13-01T00:00:00Z"}, "since"),
         ({"since": "0001-01-01T00:00:00+01:00"}, "since"),  # before year 1 in UTC
         ({"since": "1700000000"}, "since"),
-        ({"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"}, "until"),
         ({"actor_id": "1"}, "actor_id"),
         ({"target_id": "1"}, "target_id"),
         ({"actor_kind": "robot"}, "actor_kind"),

@@ -5,25 +5,23 @@ credentials, each followed by a protected operation called with the token it got
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.wait import WebDriverWait
 
 from shelf.app import create_app
 from shelf.extensions import db
+from tests.support.browser import headless_chromium
 from tests.support.factories import make_settings
 from tests.support.forwarder import forwarding
 from tests.support.oauth import register_client
 from tests.support.people import PASSWORD, make_user
 from tests.support.servers import ServerProcess, Servers
-from tests.support.services import unavailable
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -33,27 +31,8 @@ Wait = WebDriverWait[webdriver.Chrome]
 
 @pytest.fixture
 def browser() -> Iterator[webdriver.Chrome]:
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not chromium or not driver:
-        unavailable("chromium and chromedriver are not installed")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1280,1000",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    chrome = webdriver.Chrome(service=Service(executable_path=driver), options=options)
-    yield chrome
-    chrome.quit()
+    with headless_chromium() as chrome:
+        yield chrome
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,10 @@ from shelf.apikeys import service
 from shelf.apikeys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, ApiKeyQuery
 from shelf.auth.api_keys import IssuedKey
 from shelf.auth.schemes import auth
-from shelf.core.pagination import Page, link_header, page_links
+from shelf.core.pagination import Page
 from shelf.extensions import db
 from shelf.idempotency.decorator import idempotent
+from shelf.web.links import make_page
 from shelf.web.responses import BODY_ERRORS, LIST_ERRORS, NOT_MODIFIED, forbidden, not_found
 
 __all__ = ["bp"]
@@ -60,16 +61,7 @@ def create_key(data: ApiKeyCreate) -> object:
 def list_keys(query: ApiKeyQuery) -> object:
     """List API keys"""
     listing = service.list_keys(db.reads, query=query)
-    links = page_links(query, listing)
-    page = Page[ApiKeyOut](
-        items=[ApiKeyOut.model_validate(row) for row in listing.rows],
-        page=listing.page,
-        per_page=query.per_page,
-        total=listing.total,
-        total_exact=listing.total_exact,
-        links=links,
-    )
-    return page, {"Link": link_header(links)}
+    return make_page(ApiKeyOut, listing, query, shape=ApiKeyOut.model_validate)
 
 
 @bp.get(f"/{ID}")

@@ -111,12 +111,12 @@ def revoke(token: Access | Refresh) -> None:
         storage.revoke_family(db.session, family=token.row.family, reason="revoked")
 
 
-def revoke_held(bearer: str, token: str | None) -> None:
-    """Revoke `token` (default: the bearer access token itself) for the holder of `bearer`:
+def revoke_held(bearer: str, token: str) -> None:
+    """Revoke `token` (the bearer access token itself, or another) for the holder of `bearer`:
     an access or refresh token of the same subject; any other token is left alone, as RFC 7009
     answers for a token it does not know."""
     holder = find_token(bearer)
-    target = find_token(token or bearer)
+    target = find_token(token)
     if isinstance(holder, Access) and target is not None and _subject(target) == _subject(holder):
         revoke(target)
 

@@ -13,7 +13,7 @@ from flask import Response, current_app, request, url_for
 
 from shelf.auth import tokens
 from shelf.auth.schemes import auth
-from shelf.core.pagination import Page, link_header, page_links
+from shelf.core.pagination import Page
 from shelf.extensions import db
 from shelf.idempotency.decorator import idempotent
 from shelf.oauth import endpoints, server, service
@@ -27,6 +27,7 @@ from shelf.oauth.schemas import (
     TokenForm,
     TokenOut,
 )
+from shelf.web.links import make_page
 from shelf.web.request_rules import form_body
 from shelf.web.responses import BODY_ERRORS, LIST_ERRORS, NOT_MODIFIED, forbidden, not_found
 
@@ -151,16 +152,7 @@ def create_client(data: ClientCreate) -> object:
 def list_clients(query: ClientQuery) -> object:
     """List clients"""
     listing = service.list_clients(db.reads, query=query)
-    links = page_links(query, listing)
-    page = Page[ClientOut](
-        items=[ClientOut.of(row) for row in listing.rows],
-        page=listing.page,
-        per_page=query.per_page,
-        total=listing.total,
-        total_exact=listing.total_exact,
-        links=links,
-    )
-    return page, {"Link": link_header(links)}
+    return make_page(ClientOut, listing, query, shape=ClientOut.of)
 
 
 @clients_bp.get(f"/{ID}")

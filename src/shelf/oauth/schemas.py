@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal, Self
-from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -60,17 +60,19 @@ def _split(value: object) -> object:
     return value.split() if isinstance(value, str) else value
 
 
+# https; http on a loopback address; or an app's own scheme (com.example.app:/callback), for
+# native apps (RFC 8252). No fragment (RFC 6749, 3.1.2), no space or control character. The
+# OpenAPI document carries the same pattern, so what it allows is what is accepted.
+REDIRECT_URI_PATTERN = (
+    r"^(?:https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?"
+    r"|http://(?:localhost|127\.0\.0\.1|\[::1\])(?::[0-9]{1,5})?"
+    r"|[A-Za-z][A-Za-z0-9+-]*(?:\.[A-Za-z0-9+-]+)+:)"
+    r"(?:[/?][^#\s\x00-\x1f\x7f]*)?$"
+)
+
+
 def _redirect_uri(value: str) -> str:
-    # https; http on a loopback address, or an app's own scheme (com.example.app:/callback),
-    # for native apps (RFC 8252). No fragment (RFC 6749, 3.1.2).
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname
-    except ValueError:
-        parts, host = urlsplit(""), None
-    web = parts.scheme == "https" or (parts.scheme == "http" and host in LOOPBACK_HOSTS)
-    native = "." in parts.scheme and parts.scheme not in ("http", "https")
-    if not ((web and host) or native) or parts.fragment or any(c.isspace() for c in value):
+    if not re.fullmatch(REDIRECT_URI_PATTERN, value):
         raise PydanticCustomError(
             "redirect_uri",
             "is not an https URL (or http on a loopback address, or an app's own scheme) "
@@ -80,7 +82,38 @@ def _redirect_uri(value: str) -> str:
     return value
 
 
-RedirectUri = Annotated[str, Field(max_length=500), AfterValidator(_redirect_uri)]
+RedirectUri = Annotated[
+    str, Field(max_length=500, pattern=REDIRECT_URI_PATTERN), AfterValidator(_redirect_uri)
+]
+
+
+# The rules between fields that `_consistent` checks, as JSON Schema says them to clients.
+NEEDS_REDIRECT_URI = {
+    "required": ["redirect_uris"],
+    "properties": {"redirect_uris": {"minItems": 1}},
+}
+NO_CLIENT_CREDENTIALS = {"not": {"contains": {"const": "client_credentials"}}}
+CLIENT_RULES = [
+    {  # a public client cannot use client_credentials
+        "if": {"properties": {"public": {"const": True}}, "required": ["public"]},
+        "then": {"properties": {"grant_types": NO_CLIENT_CREDENTIALS}},
+    },
+    {  # authorization_code, asked for or a public client's default, needs a redirect URI
+        "if": {
+            "anyOf": [
+                {
+                    "properties": {"grant_types": {"contains": {"const": "authorization_code"}}},
+                    "required": ["grant_types"],
+                },
+                {
+                    "properties": {"public": {"const": True}, "grant_types": {"type": "null"}},
+                    "required": ["public"],
+                },
+            ]
+        },
+        "then": NEEDS_REDIRECT_URI,
+    },
+]  # fmt: skip
 
 
 class ClientCreate(BaseModel):
@@ -89,6 +122,7 @@ class ClientCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            "allOf": CLIENT_RULES,  # type: ignore[dict-item]
             "examples": [
                 {"name": "Catalogue importer", "scopes": ["books:write"]},
                 {
@@ -97,7 +131,7 @@ class ClientCreate(BaseModel):
                     "public": True,
                     "redirect_uris": ["https://app.example/callback"],
                 },
-            ]
+            ],
         },
     )
 
@@ -239,13 +273,23 @@ class TokenOut(BaseModel):
     refresh_token: str | None = None
 
 
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)  # absent, not null: null is no token type
+
+
 class RevokeForm(BaseModel):
     """A revocation request (RFC 7009, form-encoded)."""
 
     model_config = ConfigDict(extra="allow")
 
-    token: str | None = Field(None, description="The token; default: the bearer credential.")
-    token_type_hint: str | None = Field(None, examples=["refresh_token"])
+    token: str = Field(
+        min_length=1, description="The token (to revoke your own access token, the bearer's)."
+    )
+    token_type_hint: Literal["access_token", "refresh_token"] = Field(
+        None,  # type: ignore[arg-type]  # optional, yet never null
+        description="What the token is, to find it sooner; either way it is found.",
+        json_schema_extra=_no_default,
+    )
     client_id: str | None = None
     client_secret: str | None = None
 

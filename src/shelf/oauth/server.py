@@ -96,6 +96,9 @@ class ShelfAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             return Response("", status=status, headers=headers)
         if error.error == "unsupported_token_type":  # Authlib's is a 401; RFC 7009 says 400
             status = 400
+        if error.error == "invalid_client":  # 401, as RFC 6749 allows, however it was sent
+            status = 401
+            headers = [*(headers or []), ("WWW-Authenticate", 'Basic realm="shelf"')]
         return oauth_problem(status, body, headers)
 
 

@@ -27,12 +27,26 @@ from shelf.core.pagination import Listing, PageQuery, link_header, page_links
 __all__ = ["make_page"]
 
 
-def make_page(schema: type[BaseModel], listing: Listing, query: PageQuery) -> Response:
-    """The page of `listing`, its items shown as `schema`, with its Link header."""
+def make_page(
+    schema: type[BaseModel],
+    listing: Listing,
+    query: PageQuery,
+    *,
+    shape: Callable[[Any], BaseModel] | None = None,
+) -> Response:
+    """The page of `listing`, its items shown as `schema`, with its Link header.
+
+    `shape` builds an item from a row where the schema is not the row's columns as they are (a
+    list stored as text, a field computed from others); it is validated then, row by row.
+    """
     links = page_links(query, listing)
-    names, values = _fields(schema)
+    if shape is None:
+        names, values = _fields(schema)
+        items = [dict(zip(names, values(row._mapping), strict=True)) for row in listing.rows]
+    else:
+        items = [shape(row).model_dump(mode="json") for row in listing.rows]
     body = {
-        "items": [dict(zip(names, values(row._mapping), strict=True)) for row in listing.rows],
+        "items": items,
         "page": listing.page,
         "per_page": query.per_page,
         "total": listing.total,
