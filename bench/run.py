@@ -178,10 +178,10 @@ def bench_client(env: dict[str, str]) -> tuple[tuple[str, str] | None, str]:
     )  # fmt: skip
     if made.returncode != 0:
         return None, (made.stderr.strip().splitlines() or ["`shelf clients` failed"])[-1]
-    lines = made.stdout.split()  # the client id, then its secret
-    if len(lines) != 2:
+    printed = made.stdout.splitlines()[:2]  # the client id, then its secret (then log lines)
+    if len(printed) != 2 or not all(printed):
         return None, "`shelf clients create` printed no client id and secret"
-    return (lines[0], lines[1]), ""
+    return (printed[0].strip(), printed[1].strip()), ""
 
 
 def bearer_token(port: int, client: tuple[str, str]) -> str:
