@@ -17,16 +17,8 @@ from shelf.core.pagination import Page
 from shelf.extensions import db
 from shelf.idempotency.decorator import idempotent
 from shelf.oauth import endpoints, server, service
-from shelf.oauth.schemas import (
-    ClientCreate,
-    ClientIssued,
-    ClientOut,
-    ClientQuery,
-    IntrospectionOut,
-    RevokeForm,
-    TokenForm,
-    TokenOut,
-)
+from shelf.oauth.forms import IntrospectionOut, RevokeForm, TokenForm, TokenOut
+from shelf.oauth.schemas import ClientCreate, ClientIssued, ClientOut, ClientQuery
 from shelf.web.links import make_page
 from shelf.web.request_rules import form_body
 from shelf.web.responses import BODY_ERRORS, LIST_ERRORS, NOT_MODIFIED, forbidden, not_found
