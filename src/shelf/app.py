@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shelf.apikeys.routes import bp as apikeys_bp
 from shelf.audit import routes as audit
-from shelf.auth import schemes
+from shelf.auth import passwords, schemes
 from shelf.books.routes import bp as books_bp
 from shelf.books.routes import v2 as books_v2_bp
 from shelf.config import Settings, ignored_variables
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     # for one socket timeout at most, not one per Redis user.
     app.extensions["shelf.redis_backoff"] = RedisBackoff()
     configure_logging(settings.log_level)
+    passwords.configure(settings.password_hash_memory_kib)
     for name, why in ignored_variables().items():
         log.warning("%s is set but ignored: %s", name, why)
 

@@ -10,7 +10,7 @@ leak), the body shows nothing of the victim, and no row of any table has changed
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ import pytest
 from apiflask import APIFlask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from shelf.auth import api_keys, tokens
 from shelf.auth.models import OAuthClient
@@ -28,7 +29,6 @@ from tests.support.people import bearer_headers, make_user
 CALLERS = ("anonymous", "member", "librarian", "admin", "api_key", "client")
 KEY_SCOPES = ("books:write", "templates:read", "templates:write", "loans:read", "loans:write")
 CLIENT_SCOPES = "templates:read loans:read loans:write"
-VICTIM_EMAIL = "victim@example.org"
 # Rows that a refused request may still write, or that a read updates: never the victim's data.
 UNWATCHED = {"audit_records", "idempotency_records", "revoked_tokens"}
 UNWATCHED_COLUMNS = {"last_used_at"}
@@ -89,14 +89,19 @@ def test_the_table_names_every_route_with_an_id(app: APIFlask) -> None:
 
 @dataclass
 class Scene:
-    """The victim's objects, as the paths name them."""
+    """The victim's email, and their objects as the paths name them."""
 
+    email: str
     ids: dict[str, str]
 
 
-@pytest.fixture
-def scene(app: APIFlask, issue_key: Any) -> Scene:
-    victim = make_user(app, email=VICTIM_EMAIL, full_name="Victor Victim")
+_victims = itertools.count()
+
+
+def _scene(app: APIFlask, issue_key: Any) -> Scene:
+    number = next(_victims)
+    email = f"victim{number}@example.org"
+    victim = make_user(app, email=email, full_name="Victor Victim")
     admin_key = {"X-API-KEY": issue_key("admin")}
     setup = app.test_client()
     book = setup.post("/api/v1/books", json={"title": "Lent", "author": "A", "copies": 2},
@@ -112,7 +117,8 @@ def scene(app: APIFlask, issue_key: Any) -> Scene:
         key = api_keys.create_key(db.session, owner="victim", scopes=["templates:read"]).key
         db.session.add(
             OAuthClient(
-                client_id="victim-client", secret_hash=hashlib.sha256(b"s" * 32).hexdigest(),
+                client_id=f"victim-client-{number}",
+                secret_hash=hashlib.sha256(b"s" * 32).hexdigest(),
                 name="Victim's client", scopes="templates:read", redirect_uris="",
                 grant_types="client_credentials",
             )
@@ -120,14 +126,15 @@ def scene(app: APIFlask, issue_key: Any) -> Scene:
         db.session.commit()
         key_id = key.id
     return Scene(
+        email=email,
         ids={
             "book_id": str(book["id"]),
             "templateid": template["templateid"],
             "user_id": str(victim.id),
             "loan_id": str(loan.get_json()["id"]),
             "key_id": str(key_id),
-            "client_id": "victim-client",
-        }
+            "client_id": f"victim-client-{number}",
+        },
     )
 
 
@@ -167,29 +174,39 @@ def _path(rule: str, ids: dict[str, str]) -> str:
     return rule
 
 
-def _cases() -> Iterator[Any]:
-    for method, rule in ALLOWED:
-        for caller in CALLERS:
-            yield pytest.param(method, rule, caller, id=f"{caller}-{method}-{rule}")
-
-
-@pytest.mark.parametrize(("method", "rule", "caller"), list(_cases()))
+@pytest.mark.parametrize(
+    ("method", "rule"), [pytest.param(*key, id=" ".join(key)) for key in sorted(ALLOWED)]
+)
 def test_a_caller_does_only_what_it_may_to_anothers_objects(
-    app: APIFlask, scene: Scene, issue_key: Any, method: str, rule: str, caller: str
+    app: APIFlask, issue_key: Any, method: str, rule: str
 ) -> None:
-    headers = _headers(app, caller, issue_key)
-    path = _path(rule, scene.ids)
+    # The callers it refuses first, on one scene: each must leave it as it was. Then each
+    # caller it allows, on a scene of its own (a DELETE leaves nothing for the next one).
+    refused = [caller for caller in CALLERS if caller not in ALLOWED[(method, rule)]]
+    allowed = [caller for caller in CALLERS if caller in ALLOWED[(method, rule)]]
+    scene = _scene(app, issue_key)
+    for caller in refused:
+        headers = _headers(app, caller, issue_key)  # the caller exists before the snapshot
+        before = _snapshot(app)
+        response = _act(app, scene, headers, method, rule)
+        assert response.status_code in (401, 403, 404), (caller, response.get_json())
+        assert scene.email not in response.get_data(as_text=True), caller
+        assert "secret plans" not in response.get_data(as_text=True), caller
+        assert _snapshot(app) == before, caller
+    for caller in allowed:
+        headers = _headers(app, caller, issue_key)
+        response = _act(app, _scene(app, issue_key), headers, method, rule)
+        assert response.status_code not in (401, 403, 404), (caller, response.get_json())
+        assert response.status_code < 500, (caller, response.get_data(as_text=True))
+
+
+def _act(
+    app: APIFlask, scene: Scene, headers: dict[str, str], method: str, rule: str
+) -> TestResponse:
     resource = rule.split("/")[3]
     body = BODIES.get((method, resource), {"book_id": int(scene.ids["book_id"])})
-    before = _snapshot(app)
     client: FlaskClient = app.test_client()
-    response = client.open(path, method=method, headers=headers,
-                           json=body if method in ("POST", "PUT", "PATCH") else None)  # fmt: skip
-    assert response.status_code < 500, response.get_data(as_text=True)
-    if caller in ALLOWED[(method, rule)]:
-        assert response.status_code not in (401, 403, 404), response.get_json()
-        return
-    assert response.status_code in (401, 403, 404), response.get_json()
-    assert VICTIM_EMAIL not in response.get_data(as_text=True)
-    assert "secret plans" not in response.get_data(as_text=True)
-    assert _snapshot(app) == before
+    return client.open(
+        _path(rule, scene.ids), method=method, headers=headers,
+        json=body if method in ("POST", "PUT", "PATCH") else None,
+    )  # fmt: skip

@@ -6,12 +6,13 @@ from collections.abc import Callable
 
 import pytest
 from apiflask import APIFlask
+from argon2 import PasswordHasher
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from shelf.audit.models import AuditRecord
 from shelf.auth.models import User
-from shelf.auth.passwords import _hasher
+from shelf.auth.passwords import verify_password
 from shelf.core.errors import RateLimitedError, UnauthorizedError
 from shelf.extensions import db
 from shelf.oauth import service
@@ -101,7 +102,7 @@ def test_authenticate_for_the_authorization_page(app: APIFlask) -> None:
 
 def test_an_outdated_hash_is_replaced_at_sign_in(app: APIFlask, anon: FlaskClient) -> None:
     user = make_user(app, email="old@example.org")
-    weak = _hasher.__class__(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
+    weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
     with app.app_context():
         db.session.get(User, user.id).password_hash = weak  # type: ignore[union-attr]
         db.session.commit()
@@ -110,4 +111,4 @@ def test_an_outdated_hash_is_replaced_at_sign_in(app: APIFlask, anon: FlaskClien
         stored = db.session.get(User, user.id)
         assert stored is not None
         assert stored.password_hash != weak
-        assert not _hasher.check_needs_rehash(stored.password_hash)
+        assert verify_password(stored.password_hash, PASSWORD) == (True, None)  # up to date

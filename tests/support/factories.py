@@ -39,6 +39,7 @@ def make_settings(**overrides: object) -> Settings:
         "database_url": UNREACHABLE_DATABASE_URL,
         "log_level": "WARNING",
         "web_concurrency": 1,
+        "password_hash_memory_kib": 1024,  # the production cost is 64 MiB and ~0.1 s a hash
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

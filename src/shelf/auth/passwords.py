@@ -18,6 +18,7 @@ from shelf.core.errors import ValidationFailedError
 __all__ = [
     "MIN_LENGTH",
     "check_password_policy",
+    "configure",
     "dummy_verify",
     "hash_password",
     "is_breached",
@@ -25,8 +26,18 @@ __all__ = [
 ]
 
 MIN_LENGTH = 12
-# argon2-cffi's defaults are RFC 9106's second recommendation (argon2id, 64 MiB, 3 passes).
+# argon2-cffi's defaults are RFC 9106's second recommendation (argon2id, 64 MiB, 3 passes);
+# `configure` sets the memory (PASSWORD_HASH_MEMORY_KIB).
 _hasher = PasswordHasher()
+
+
+def configure(memory_kib: int) -> None:
+    """Hash new passwords with `memory_kib` KiB of memory; hashes made with other parameters
+    are replaced at their next sign-in."""
+    global _hasher  # one hasher per process, set by the app factory
+    if _hasher.memory_cost != memory_kib:
+        _hasher = PasswordHasher(memory_cost=memory_kib)
+        _dummy_hash.cache_clear()
 
 
 @functools.cache

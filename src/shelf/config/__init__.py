@@ -116,6 +116,8 @@ class Settings(BaseSettings):
     legacy_redis_apikeys: bool = False  # honour keys the older service still writes to sec_apikeys
     readiness_requires: Annotated[list[Literal["database", "redis"]], NoDecode] = []
 
+    # argon2id's memory per password hash (RFC 9106's second recommendation: 64 MiB).
+    password_hash_memory_kib: int = Field(65536, ge=1024, le=4 * 1024 * 1024)
     # Access tokens: signed with the first key, verified with any listed one (rotation).
     oauth_signing_keys: Annotated[list[SecretStr], NoDecode] = []
     oauth_issuer: str = Field("http://localhost:8080", min_length=1)
