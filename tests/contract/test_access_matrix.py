@@ -77,12 +77,6 @@ def _routes(app: APIFlask) -> list[tuple[str, str]]:
     )
 
 
-@pytest.fixture
-def database_url(postgresql_url: str) -> str:
-    """PostgreSQL alone: what is checked here is the same on both databases, and it is many."""
-    return postgresql_url
-
-
 def test_the_table_names_every_route_with_an_id(app: APIFlask) -> None:
     assert set(_routes(app)) == set(ALLOWED), "say who may call the new operation in ALLOWED"
 
